@@ -1,0 +1,116 @@
+"""Bookings and their payments.
+
+State changes go through ``bookings.services`` only; model methods state
+facts about one row.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from scheduling.models import Brand, EventType, Instructor
+from scheduling.validators import validate_timezone_name
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+FINAL_STATUSES = (BookingStatus.CANCELLED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+
+# The lifecycle (SPEC.md): anything else is refused with 409.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    BookingStatus.PENDING: frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED}),
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.COMPLETED, BookingStatus.CANCELLED, BookingStatus.NO_SHOW}),
+    BookingStatus.CANCELLED: frozenset(),
+    BookingStatus.COMPLETED: frozenset(),
+    BookingStatus.NO_SHOW: frozenset(),
+}
+
+
+class PaymentStatus(models.TextChoices):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    REFUNDED = "refunded"
+    WAIVED = "waived"
+
+
+class Booking(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="bookings")
+    instructor = models.ForeignKey(Instructor, on_delete=models.PROTECT, related_name="bookings")
+    event_type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="bookings")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
+    payment_status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID)
+    attendee_name = models.CharField(max_length=200)
+    attendee_email = models.EmailField()
+    attendee_phone = models.CharField(max_length=32, blank=True)
+    student_timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
+    instructor_timezone = models.CharField(max_length=64, validators=[validate_timezone_name])
+    notes = models.TextField(blank=True)
+    instructor_notes = models.TextField(blank=True)
+    cancellation_reason = models.TextField(blank=True)
+    cancelled_by = models.CharField(max_length=32, blank=True, help_text="student, staff or api")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    sequence = models.PositiveIntegerField(default=0, help_text="iCalendar SEQUENCE; bumped on reschedule.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_at", "id"]
+        indexes = [
+            models.Index(fields=["instructor", "start_at"], name="booking_instructor_start"),
+            models.Index(fields=["brand", "start_at"], name="booking_brand_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_at__gt=models.F("start_at")), name="booking_end_after_start"),
+            # The no-overlap exclusion constraint is PostgreSQL-only and lives
+            # in migration 0002 (RunSQL), so SQLite migrations still apply.
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attendee_name} with {self.instructor_id} at {self.start_at:%Y-%m-%d %H:%M}Z"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def has_started(self) -> bool:
+        return timezone.now() >= self.start_at
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in TRANSITIONS.get(self.status, frozenset())
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        REFUNDED = "refunded"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="payments")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    provider = models.CharField(max_length=50, blank=True)
+    reference = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    raw_payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="payment_amount_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} {self.status}"

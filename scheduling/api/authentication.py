@@ -1,0 +1,45 @@
+"""Bearer API-key authentication.
+
+``Authorization: Bearer <prefix>.<secret>``: the key is looked up by its
+prefix and checked against its SHA-512 hash (djangorestframework-api-key), so
+keys are never stored in clear. The authenticated ``request.auth`` is the
+:class:`~scheduling.models.ApiKey`, whose brand scopes every query.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import authentication, exceptions
+
+from scheduling.models import ApiKey
+
+
+class ApiKeyUser(AnonymousUser):
+    """The request's user for key-authenticated calls: not a Django user, but authenticated."""
+
+    @property
+    def is_authenticated(self) -> bool:  # type: ignore[override]
+        return True
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != self.keyword.lower() or not key.strip():
+            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <api key>'.")
+        try:
+            api_key = ApiKey.objects.get_from_key(key.strip())
+        except ApiKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
+        if api_key.has_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.")
+        return ApiKeyUser(), api_key
+
+    def authenticate_header(self, request) -> str:
+        # Makes DRF answer 401 (not 403) when no credentials were sent.
+        return self.keyword

@@ -1,0 +1,211 @@
+"""Writes for tenancy and scheduling. Every door (API, admin, commands) calls these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from .models import ApiKey, Brand, DateOverride, EventType, Instructor, InstructorBrand, WeeklyAvailability
+from .validators import ranges_overlap_error
+
+ASSIGNMENT_SETTINGS = (
+    "timezone",
+    "buffer_minutes",
+    "advance_booking_days",
+    "cancellation_cutoff_hours",
+    "minimum_notice_minutes",
+)
+
+
+def _unique_slug(model, base: str, **scope: Any) -> str:
+    base = slugify(base)[:90] or "item"
+    slug, counter = base, 2
+    while model.objects.filter(slug=slug, **scope).exists():
+        slug, counter = f"{base}-{counter}", counter + 1
+    return slug
+
+
+@transaction.atomic
+def brand_get_or_create(*, slug: str, name: str | None = None) -> tuple[Brand, bool]:
+    brand, created = Brand.objects.get_or_create(slug=slug, defaults={"name": name or slug.replace("-", " ").title()})
+    if created:
+        brand.full_clean()
+    return brand, created
+
+
+def api_key_create(*, brand: Brand, scope: str = ApiKey.Scope.SECRET, name: str = "") -> tuple[ApiKey, str]:
+    """Create a key and return it with its clear text, which is never stored and shown only now."""
+    if scope not in ApiKey.Scope.values:
+        raise ValidationError({"scope": f"Unknown scope '{scope}'. Choose secret or public."})
+    return ApiKey.objects.create_key(brand=brand, scope=scope, name=(name or f"{brand.slug} {scope}")[:50])
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked=True)
+
+
+@transaction.atomic
+def instructor_create(
+    *, brand: Brand, name: str, email: str, phone: str = "", slug: str = "", timezone: str = "UTC"
+) -> Instructor:
+    """Create an instructor already assigned to ``brand`` (default scheduling settings)."""
+    instructor = Instructor(name=name, email=email, phone=phone, slug=slug or _unique_slug(Instructor, name))
+    instructor.full_clean()
+    instructor.save()
+    instructor_assign(instructor=instructor, brand=brand, timezone=timezone)
+    return instructor
+
+
+@transaction.atomic
+def instructor_update(*, instructor: Instructor, brand: Brand, **fields: Any) -> Instructor:
+    timezone = fields.pop("timezone", None)
+    for name, value in fields.items():
+        setattr(instructor, name, value)
+    instructor.full_clean()
+    instructor.save()
+    if timezone is not None:
+        assignment = InstructorBrand.objects.get(instructor=instructor, brand=brand)
+        assignment.timezone = timezone
+        assignment.full_clean()
+        assignment.save(update_fields=["timezone", "updated_at"])
+    return instructor
+
+
+@transaction.atomic
+def instructor_unassign(*, instructor: Instructor, brand: Brand) -> None:
+    """Remove the instructor from the brand; the instructor row stays for other brands and history."""
+    InstructorBrand.objects.filter(instructor=instructor, brand=brand).delete()
+
+
+@transaction.atomic
+def instructor_assign(*, instructor: Instructor, brand: Brand, **settings: Any) -> InstructorBrand:
+    """Assign an instructor to a brand (idempotent); settings default as in SPEC.md."""
+    assignment, created = InstructorBrand.objects.get_or_create(instructor=instructor, brand=brand, defaults=settings)
+    if created:
+        assignment.full_clean()
+    return assignment
+
+
+def _parse_time(value: Any, field: str) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    try:
+        return dt.time.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError({field: f"'{value}' is not a time (HH:MM)."}) from None
+
+
+@transaction.atomic
+def availability_replace(
+    *,
+    assignment: InstructorBrand,
+    settings: Mapping[str, Any],
+    weekly: Iterable[Mapping[str, Any]],
+    overrides: Iterable[Mapping[str, Any]],
+) -> InstructorBrand:
+    """Upsert the scheduling settings and replace weekly ranges and overrides.
+
+    Atomic replace semantics: everything is validated before anything is
+    written, and the transaction rolls back on any error, so a bad range
+    anywhere leaves the old schedule intact.
+    """
+    for name in ASSIGNMENT_SETTINGS:
+        if name in settings:
+            setattr(assignment, name, settings[name])
+    assignment.full_clean(exclude=["instructor", "brand"], validate_unique=False)
+
+    weekly_rows = []
+    by_weekday: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for index, item in enumerate(weekly):
+        row = WeeklyAvailability(
+            assignment=assignment,
+            weekday=item["weekday"],
+            start_time=_parse_time(item["start"], f"weekly[{index}].start"),
+            end_time=_parse_time(item["end"], f"weekly[{index}].end"),
+        )
+        if not isinstance(row.weekday, int) or not 0 <= row.weekday <= 6:
+            raise ValidationError({f"weekly[{index}].weekday": "Weekday is 0 (Monday) to 6 (Sunday)."})
+        by_weekday.setdefault(row.weekday, []).append((row.start_time, row.end_time))
+        weekly_rows.append(row)
+    for weekday, ranges in by_weekday.items():
+        message = ranges_overlap_error(ranges)
+        if message:
+            raise ValidationError({"weekly": f"Weekday {weekday}: {message}"})
+
+    override_rows = []
+    seen_dates: set[dt.date] = set()
+    for index, item in enumerate(overrides):
+        date = item["date"]
+        if date in seen_dates:
+            raise ValidationError({"overrides": f"{date} appears more than once."})
+        seen_dates.add(date)
+        ranges = [
+            {
+                "start": _parse_time(r["start"], f"overrides[{index}].ranges").strftime("%H:%M"),
+                "end": _parse_time(r["end"], f"overrides[{index}].ranges").strftime("%H:%M"),
+            }
+            for r in item.get("ranges") or []
+        ]
+        row = DateOverride(assignment=assignment, date=date, unavailable=bool(item.get("unavailable")), ranges=ranges)
+        try:
+            row.clean()
+        except ValidationError as error:
+            raise ValidationError({"overrides": f"{date}: {' '.join(error.messages)}"}) from None
+        override_rows.append(row)
+
+    assignment.save()
+    assignment.weekly_ranges.all().delete()
+    assignment.overrides.all().delete()
+    WeeklyAvailability.objects.bulk_create(weekly_rows)
+    DateOverride.objects.bulk_create(override_rows)
+    return assignment
+
+
+@transaction.atomic
+def event_type_create(*, brand: Brand, **fields: Any) -> EventType:
+    if not fields.get("slug"):
+        fields["slug"] = _unique_slug(EventType, fields.get("name", ""), brand=brand)
+    event_type = EventType(brand=brand, **fields)
+    event_type.full_clean()
+    event_type.save()
+    return event_type
+
+
+@transaction.atomic
+def event_type_update(*, event_type: EventType, **fields: Any) -> EventType:
+    for name, value in fields.items():
+        setattr(event_type, name, value)
+    event_type.full_clean()
+    event_type.save()
+    return event_type
+
+
+@transaction.atomic
+def staff_user_create(*, username: str, password: str, brands: Iterable[Brand]):
+    """A staff user (not superuser) limited to ``brands`` in the admin; idempotent."""
+    from django.contrib.auth.models import User
+
+    user, _ = User.objects.get_or_create(username=username)
+    user.is_staff = True
+    user.set_password(password)
+    user.save()
+    group = brand_staff_group()
+    user.groups.add(group)
+    for brand in brands:
+        brand.staff.add(user)
+    return user
+
+
+def brand_staff_group():
+    """The group giving brand staff model permissions; row-level scoping is done by the admin."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name="Brand staff")
+    apps = ["scheduling", "bookings", "notifications", "webhooks"]
+    group.permissions.set(Permission.objects.filter(content_type__app_label__in=apps))
+    return group

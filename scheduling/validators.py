@@ -1,0 +1,86 @@
+"""Field validators shared by models, serializers and forms.
+
+Each raises ``ValidationError`` with a message that names what is wrong, so
+the same rule gives the same words through the admin, the API and the pages.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+REMINDER_CHANNELS = ("email", "sms", "whatsapp")
+MIN_REMINDER_MINUTES = 1
+MAX_REMINDER_MINUTES = 43200
+MIN_SESSION_MINUTES = 5
+MAX_SESSION_MINUTES = 720
+
+
+def validate_timezone_name(value: str) -> None:
+    """Accept IANA names only (``Europe/Berlin``), never offsets or abbreviations."""
+    if not value or value not in available_timezones():
+        raise ValidationError(f"Unknown timezone '{value}'. Use an IANA name such as 'Europe/Berlin'.")
+
+
+_TIMEZONES: frozenset[str] | None = None
+
+
+def available_timezones() -> frozenset[str]:
+    global _TIMEZONES
+    if _TIMEZONES is None:
+        _TIMEZONES = frozenset(zoneinfo.available_timezones())
+    return _TIMEZONES
+
+
+def validate_notification_emails(value: Iterable[str]) -> None:
+    if not isinstance(value, list | tuple):
+        raise ValidationError("Must be a list of email addresses.")
+    for address in value:
+        if not isinstance(address, str):
+            raise ValidationError(f"'{address}' is not an email address.")
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(f"'{address}' is not a valid email address.") from None
+    if len({a.lower() for a in value}) != len(value):
+        raise ValidationError("The same email address appears twice.")
+
+
+def validate_reminder_minutes(value: Iterable[int]) -> None:
+    if not isinstance(value, list | tuple):
+        raise ValidationError("Must be a list of minutes, e.g. [1440, 60].")
+    for minutes in value:
+        if isinstance(minutes, bool) or not isinstance(minutes, int):
+            raise ValidationError(f"'{minutes}' is not a whole number of minutes.")
+        if not MIN_REMINDER_MINUTES <= minutes <= MAX_REMINDER_MINUTES:
+            raise ValidationError(
+                f"{minutes} is out of range: each reminder is {MIN_REMINDER_MINUTES}.."
+                f"{MAX_REMINDER_MINUTES} minutes before the session."
+            )
+    if len(set(value)) != len(value):
+        raise ValidationError("The same reminder offset appears twice.")
+
+
+def validate_reminder_channels(value: Iterable[str]) -> None:
+    if not isinstance(value, list | tuple):
+        raise ValidationError("Must be a list of channels.")
+    for channel in value:
+        if channel not in REMINDER_CHANNELS:
+            raise ValidationError(f"Unknown reminder channel '{channel}'. Choose from {', '.join(REMINDER_CHANNELS)}.")
+    if len(set(value)) != len(value):
+        raise ValidationError("The same channel appears twice.")
+
+
+def ranges_overlap_error(ranges: list[tuple]) -> str | None:
+    """Return a message if any (start, end) range is empty or overlaps another, else None."""
+    for start, end in ranges:
+        if start >= end:
+            return f"Range {start:%H:%M}-{end:%H:%M} must start before it ends."
+    ordered = sorted(ranges)
+    for (_, previous_end), (next_start, next_end) in zip(ordered, ordered[1:], strict=False):
+        if next_start < previous_end:
+            return f"Range {next_start:%H:%M}-{next_end:%H:%M} overlaps another range of the same day."
+    return None
