@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from scheduling.models import Brand, EventType, Instructor
-from scheduling.validators import validate_timezone_name
+from scheduling.validators import validate_currency, validate_timezone_name
 
 
 class BookingStatus(models.TextChoices):
@@ -100,8 +101,8 @@ class Payment(models.Model):
         REFUNDED = "refunded"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="payments")
-    amount = models.DecimalField(max_digits=10, decimal_places=2)
-    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3, validators=[validate_currency])
     provider = models.CharField(max_length=50, blank=True)
     reference = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices)
@@ -114,3 +115,45 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} {self.status}"
+
+
+class Event(models.Model):
+    """One entry of the event bus, written in the same transaction as its change.
+
+    Webhook deliveries and notifications are derived from it by receivers;
+    ``payload`` is the ``data`` of the webhook body.
+    """
+
+    type = models.CharField(max_length=64, db_index=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="events")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["brand", "-created_at"], name="event_brand_created")]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.booking_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first result of a ``POST /api/bookings`` sent with an ``Idempotency-Key``.
+
+    Looked up under the instructor lock, so a concurrent double submit waits
+    for the first and then replays its result instead of booking again.
+    """
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="+")
+    warnings = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["brand", "key"], name="unique_idempotency_key")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -14,6 +14,7 @@ from .validators import (
     MAX_SESSION_MINUTES,
     MIN_SESSION_MINUTES,
     ranges_overlap_error,
+    validate_currency,
     validate_notification_emails,
     validate_reminder_channels,
     validate_reminder_minutes,
@@ -192,7 +193,7 @@ class EventType(models.Model):
     price_amount = models.DecimalField(
         max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
-    currency = models.CharField(max_length=3, default="EUR")
+    currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     requires_confirmation = models.BooleanField(default=True)
     send_email_confirmation = models.BooleanField(default=True)
     send_sms_confirmation = models.BooleanField(default=False)

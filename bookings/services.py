@@ -1,0 +1,443 @@
+"""Every booking state change: create, confirm, cancel, reschedule, complete,
+no-show, payments, notes.
+
+Each function is atomic and the only way its change happens; the API, the
+student pages, the admin actions and the tasks all call these. Each emits its
+domain event through :func:`_emit`, which stores the Event row and sends the
+matching signal inside the same transaction (see ``bookings.signals``).
+
+Serialisation: writes that change an instructor's calendar lock that
+instructor's row (``SELECT ... FOR UPDATE``) before checking availability, so
+two requests for overlapping times (in any brand) run one after the other and
+buffers hold. On PostgreSQL the exclusion constraint is the last line of
+defence; on SQLite the IMMEDIATE transaction mode takes the database write
+lock at BEGIN, which serialises all writers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from scheduling.models import Brand, EventType, Instructor, InstructorBrand
+
+from . import signals
+from .availability import instructor_slot_is_offered
+from .errors import CutoffPassed, IdempotencyKeyReused, InvalidTransition, PaymentRequired, SlotUnavailable
+from .models import ACTIVE_STATUSES, Booking, BookingStatus, Event, IdempotencyRecord, Payment, PaymentStatus
+
+STUDENT = "student"
+STAFF = "staff"
+API = "api"
+ACTORS = (STUDENT, STAFF, API)
+
+
+@dataclass
+class BookingResult:
+    booking: Booking
+    warnings: list[str] = field(default_factory=list)
+    replayed: bool = False
+
+
+# --- events ---------------------------------------------------------------------
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_payload(booking: Booking, payment: Payment | None = None) -> dict[str, Any]:
+    """The ``data`` of an event (SPEC.md: Events)."""
+    payload: dict[str, Any] = {
+        "booking_id": booking.id,
+        "booking_uid": str(booking.uid),
+        "brand_id": booking.brand_id,
+        "event_type_id": booking.event_type_id,
+        "instructor_id": booking.instructor_id,
+        "team_member_id": booking.instructor_id,
+        "start_at": _iso(booking.start_at),
+        "end_at": _iso(booking.end_at),
+        "attendee_email": booking.attendee_email,
+        "attendee_name": booking.attendee_name,
+        "status": booking.status,
+        "payment_status": booking.payment_status,
+        "student_timezone": booking.student_timezone,
+        "instructor_timezone": booking.instructor_timezone,
+    }
+    if payment is not None:
+        payload.update(
+            payment_id=payment.id,
+            amount=str(payment.amount),
+            currency=payment.currency,
+            provider=payment.provider,
+            reference=payment.reference,
+        )
+    return payload
+
+
+def _emit(event_type: str, booking: Booking, *, payment: Payment | None = None, **extra: Any) -> list[str]:
+    """Store the Event and send its signal in the caller's transaction; return receivers' warnings."""
+    payload = event_payload(booking, payment)
+    if "previous_start_at" in extra:
+        payload["previous_start_at"] = _iso(extra["previous_start_at"])
+        payload["previous_end_at"] = _iso(extra["previous_end_at"])
+    event = Event.objects.create(type=event_type, brand_id=booking.brand_id, booking=booking, payload=payload)
+    kwargs: dict[str, Any] = {"booking": booking, "event": event, **extra}
+    if payment is not None:
+        kwargs["payment"] = payment
+    warnings: list[str] = []
+    for _receiver, response in signals.SIGNALS_BY_EVENT_TYPE[event_type].send(sender=Booking, **kwargs):
+        if response:
+            warnings.extend(response)
+    return warnings
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _lock_instructor(instructor_id: int) -> None:
+    """Serialise calendar changes of one instructor across all brands."""
+    Instructor.objects.select_for_update().filter(pk=instructor_id).values_list("pk", flat=True).first()
+
+
+def _lock_booking(booking: Booking) -> Booking:
+    """Re-read the booking under a row lock so concurrent transitions apply once."""
+    return Booking.objects.select_for_update().select_related("event_type", "brand").get(pk=booking.pk)
+
+
+def _require_aware(value: dt.datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError({name: "Give a time with an offset or Z, e.g. 2026-12-01T09:00:00Z."})
+
+
+def _resolve_end(*, event_type: EventType, start_at: dt.datetime, end_at: dt.datetime | None) -> dt.datetime:
+    """Session types are fixed-length: ``end_at`` may be omitted, or must equal start + duration."""
+    _require_aware(start_at, "start_at")
+    expected = start_at + dt.timedelta(minutes=event_type.duration_minutes)
+    if end_at is None:
+        return expected
+    _require_aware(end_at, "end_at")
+    if end_at <= start_at:
+        raise ValidationError({"end_at": "end_at must be after start_at."})
+    if end_at != expected:
+        minutes = event_type.duration_minutes
+        raise ValidationError(
+            {"end_at": f"This session type lasts {minutes} minutes: end_at must equal start_at + that."}
+        )
+    return end_at
+
+
+def _overlaps_active_booking(*, instructor_id: int, start_at, end_at, exclude_booking_id: int | None = None) -> bool:
+    query = Booking.objects.filter(
+        instructor_id=instructor_id, status__in=ACTIVE_STATUSES, start_at__lt=end_at, end_at__gt=start_at
+    )
+    if exclude_booking_id:
+        query = query.exclude(pk=exclude_booking_id)
+    return query.exists()
+
+
+def _check_slot(
+    *,
+    assignment: InstructorBrand,
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+    exclude_booking_id: int | None = None,
+    enforce_availability: bool = True,
+) -> None:
+    if enforce_availability:
+        offered = instructor_slot_is_offered(
+            assignment=assignment, start=start_at, end=end_at, exclude_booking_id=exclude_booking_id
+        )
+        if not offered:
+            raise SlotUnavailable(
+                "This time is not available: it is taken, inside a buffer, outside the instructor's hours, "
+                "inside the minimum notice or beyond the booking window."
+            )
+    elif _overlaps_active_booking(
+        instructor_id=assignment.instructor_id,
+        start_at=start_at,
+        end_at=end_at,
+        exclude_booking_id=exclude_booking_id,
+    ):
+        raise SlotUnavailable("This time overlaps another booking of the instructor.")
+
+
+def _check_cutoff(booking: Booking, actor: str, assignment: InstructorBrand | None = None) -> None:
+    """Students cannot cancel or reschedule within the cutoff; staff and secret keys can."""
+    if actor != STUDENT:
+        return
+    if assignment is None:
+        assignment = InstructorBrand.objects.get(instructor_id=booking.instructor_id, brand_id=booking.brand_id)
+    cutoff = booking.start_at - dt.timedelta(hours=assignment.cancellation_cutoff_hours)
+    if timezone.now() >= cutoff:
+        raise CutoffPassed(
+            f"Changes are possible until {assignment.cancellation_cutoff_hours} hours before the session; "
+            f"the cutoff passed at {_iso(cutoff)}."
+        )
+
+
+def request_fingerprint(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# --- create -----------------------------------------------------------------------
+
+
+def booking_create(
+    *,
+    brand: Brand,
+    instructor: Instructor,
+    event_type: EventType,
+    start_at: dt.datetime,
+    end_at: dt.datetime | None = None,
+    attendee_name: str,
+    attendee_email: str,
+    attendee_phone: str = "",
+    student_timezone: str = "UTC",
+    notes: str = "",
+    enforce_availability: bool = True,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> BookingResult:
+    """Book a session if, and only if, it would have been offered as a slot.
+
+    Status is ``pending``, or ``confirmed`` when the event type needs no
+    confirmation. ``enforce_availability=False`` is the staff override (the
+    admin): availability, notice and window are not checked, overlap still is.
+    With an ``idempotency_key`` the first result for (brand, key) is returned
+    again instead of booking twice; the lookup happens under the instructor
+    lock, so even concurrent duplicates see it.
+    """
+    if event_type.brand_id != brand.id:
+        raise ValidationError({"event_type_id": "Unknown session type."})
+    if not event_type.is_active:
+        raise ValidationError({"event_type_id": "This session type is not bookable."})
+    assignment = InstructorBrand.objects.filter(instructor=instructor, brand=brand).first()
+    if assignment is None:
+        raise ValidationError({"instructor_id": "Unknown instructor."})
+    end_at = _resolve_end(event_type=event_type, start_at=start_at, end_at=end_at)
+    status = BookingStatus.PENDING if event_type.requires_confirmation else BookingStatus.CONFIRMED
+    booking = Booking(
+        brand=brand,
+        instructor=instructor,
+        event_type=event_type,
+        start_at=start_at.astimezone(dt.UTC),
+        end_at=end_at.astimezone(dt.UTC),
+        status=status,
+        attendee_name=attendee_name,
+        attendee_email=attendee_email,
+        attendee_phone=attendee_phone,
+        student_timezone=student_timezone,
+        instructor_timezone=assignment.timezone,
+        notes=notes,
+    )
+    booking.full_clean(exclude=["brand", "instructor", "event_type"])
+    try:
+        with transaction.atomic():
+            _lock_instructor(instructor.id)
+            if idempotency_key:
+                record = (
+                    IdempotencyRecord.objects.select_related("booking").filter(brand=brand, key=idempotency_key).first()
+                )
+                if record is not None:
+                    if record.fingerprint != fingerprint:
+                        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
+                    return BookingResult(booking=record.booking, warnings=record.warnings, replayed=True)
+            _check_slot(
+                assignment=assignment,
+                start_at=booking.start_at,
+                end_at=booking.end_at,
+                enforce_availability=enforce_availability,
+            )
+            booking.save()
+            warnings = _emit("booking.created", booking)
+            if idempotency_key:
+                IdempotencyRecord.objects.create(
+                    brand=brand, key=idempotency_key, fingerprint=fingerprint, booking=booking, warnings=warnings
+                )
+            return BookingResult(booking=booking, warnings=warnings)
+    except IntegrityError as error:
+        # The exclusion constraint (PostgreSQL) caught an overlap the lock did not.
+        raise SlotUnavailable("This time was just taken.") from error
+    except OperationalError as error:
+        if "deadlock" in str(error).lower() or "could not serialize" in str(error).lower():
+            raise SlotUnavailable("This time was just taken.") from error
+        raise
+
+
+# --- transitions ------------------------------------------------------------------
+
+
+def _transition(booking: Booking, to_status: str) -> None:
+    if not booking.can_transition_to(to_status):
+        raise InvalidTransition(f"A {booking.status} booking cannot become {to_status}.")
+    if to_status in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW) and not booking.has_started:
+        raise InvalidTransition(f"A booking can be marked {to_status} only once the session has started.")
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    booking: Booking,
+    amount: Decimal,
+    currency: str,
+    status: str,
+    provider: str = "",
+    reference: str = "",
+    raw_payload: dict | None = None,
+) -> tuple[Payment, list[str]]:
+    """Record a payment and emit ``payment.succeeded`` or ``payment.failed``.
+
+    A success marks the booking ``paid``; a failure leaves it as it was.
+    """
+    if status not in Payment.Status.values:
+        raise ValidationError({"payment.status": f"Unknown payment status '{status}'."})
+    payment = Payment(
+        booking=booking,
+        amount=amount,
+        currency=currency,
+        status=status,
+        provider=provider,
+        reference=reference,
+        raw_payload=raw_payload or {},
+    )
+    payment.full_clean(exclude=["booking"])
+    payment.save()
+    if status == Payment.Status.SUCCEEDED:
+        booking.payment_status = PaymentStatus.PAID
+        booking.save(update_fields=["payment_status", "updated_at"])
+        return payment, _emit("payment.succeeded", booking, payment=payment)
+    if status == Payment.Status.FAILED:
+        return payment, _emit("payment.failed", booking, payment=payment)
+    return payment, []
+
+
+@transaction.atomic
+def booking_confirm(
+    *, booking: Booking, payment: dict[str, Any] | None = None, waive_payment: bool = False, actor: str = API
+) -> BookingResult:
+    """Confirm a pending booking, optionally paying for it first.
+
+    A failed payment is recorded (``payment.failed``) and the booking stays
+    pending: that is a result, not an error. A priced session type needs a
+    successful payment, unless staff or a secret key waive it.
+    """
+    booking = _lock_booking(booking)
+    _transition(booking, BookingStatus.CONFIRMED)
+    warnings: list[str] = []
+    if payment is not None:
+        _, payment_warnings = payment_record(booking=booking, **payment)
+        warnings += payment_warnings
+        if payment.get("status") != Payment.Status.SUCCEEDED:
+            return BookingResult(booking=booking, warnings=warnings)
+    if booking.event_type.is_paid and booking.payment_status not in (PaymentStatus.PAID, PaymentStatus.WAIVED):
+        if waive_payment and actor in (STAFF, API):
+            booking.payment_status = PaymentStatus.WAIVED
+        else:
+            raise PaymentRequired("This session type has a price: confirm with a successful payment.")
+    booking.status = BookingStatus.CONFIRMED
+    booking.save(update_fields=["status", "payment_status", "updated_at"])
+    warnings += _emit("booking.confirmed", booking)
+    return BookingResult(booking=booking, warnings=warnings)
+
+
+@transaction.atomic
+def booking_cancel(*, booking: Booking, actor: str, reason: str = "") -> BookingResult:
+    """Cancel an active booking; students only before the cutoff. Frees the slot at once."""
+    booking = _lock_booking(booking)
+    _transition(booking, BookingStatus.CANCELLED)
+    _check_cutoff(booking, actor)
+    booking.status = BookingStatus.CANCELLED
+    booking.cancellation_reason = reason
+    booking.cancelled_by = actor
+    booking.cancelled_at = timezone.now()
+    booking.save(update_fields=["status", "cancellation_reason", "cancelled_by", "cancelled_at", "updated_at"])
+    return BookingResult(booking=booking, warnings=_emit("booking.cancelled", booking, actor=actor))
+
+
+@transaction.atomic
+def booking_complete(*, booking: Booking) -> BookingResult:
+    booking = _lock_booking(booking)
+    _transition(booking, BookingStatus.COMPLETED)
+    booking.status = BookingStatus.COMPLETED
+    booking.save(update_fields=["status", "updated_at"])
+    return BookingResult(booking=booking, warnings=_emit("booking.completed", booking))
+
+
+@transaction.atomic
+def booking_mark_no_show(*, booking: Booking) -> BookingResult:
+    booking = _lock_booking(booking)
+    _transition(booking, BookingStatus.NO_SHOW)
+    booking.status = BookingStatus.NO_SHOW
+    booking.save(update_fields=["status", "updated_at"])
+    return BookingResult(booking=booking, warnings=_emit("booking.no_show", booking))
+
+
+def booking_reschedule(
+    *,
+    booking: Booking,
+    start_at: dt.datetime,
+    end_at: dt.datetime | None = None,
+    actor: str,
+    enforce_availability: bool = True,
+) -> BookingResult:
+    """Move an active booking to a time that would be offered now (its own time does not block it).
+
+    Students are bound by the cutoff of the current start. Bumps the iCalendar
+    SEQUENCE and emits ``booking.rescheduled``; receivers recompute reminders.
+    """
+    try:
+        with transaction.atomic():
+            _lock_instructor(booking.instructor_id)
+            booking = _lock_booking(booking)
+            if not booking.is_active:
+                raise InvalidTransition(f"A {booking.status} booking cannot be rescheduled.")
+            assignment = InstructorBrand.objects.get(instructor_id=booking.instructor_id, brand_id=booking.brand_id)
+            _check_cutoff(booking, actor, assignment)
+            end_at = _resolve_end(event_type=booking.event_type, start_at=start_at, end_at=end_at)
+            previous_start_at, previous_end_at = booking.start_at, booking.end_at
+            new_start, new_end = start_at.astimezone(dt.UTC), end_at.astimezone(dt.UTC)
+            if (new_start, new_end) == (previous_start_at, previous_end_at):
+                return BookingResult(booking=booking)
+            _check_slot(
+                assignment=assignment,
+                start_at=new_start,
+                end_at=new_end,
+                exclude_booking_id=booking.id,
+                enforce_availability=enforce_availability,
+            )
+            booking.start_at, booking.end_at = new_start, new_end
+            booking.sequence += 1
+            booking.save(update_fields=["start_at", "end_at", "sequence", "updated_at"])
+            warnings = _emit(
+                "booking.rescheduled",
+                booking,
+                previous_start_at=previous_start_at,
+                previous_end_at=previous_end_at,
+            )
+            return BookingResult(booking=booking, warnings=warnings)
+    except IntegrityError as error:
+        raise SlotUnavailable("This time was just taken.") from error
+
+
+@transaction.atomic
+def booking_update_notes(*, booking: Booking, instructor_notes: str | None = None, notes: str | None = None) -> Booking:
+    """Notes change no state and emit no event."""
+    fields = []
+    if instructor_notes is not None:
+        booking.instructor_notes = instructor_notes
+        fields.append("instructor_notes")
+    if notes is not None:
+        booking.notes = notes
+        fields.append("notes")
+    if fields:
+        booking.save(update_fields=[*fields, "updated_at"])
+    return booking
