@@ -441,3 +441,36 @@ def booking_update_notes(*, booking: Booking, instructor_notes: str | None = Non
     if fields:
         booking.save(update_fields=[*fields, "updated_at"])
     return booking
+
+
+def booking_update(*, booking: Booking, changes: dict[str, Any], actor: str) -> BookingResult:
+    """Apply one ``PATCH`` as a single atomic change (a refused request changes nothing).
+
+    ``changes`` holds any of ``status`` (with ``payment``/``payment_status``
+    for a confirm, ``cancellation_reason`` for a cancel), ``start_at``/``end_at``
+    (a reschedule) and ``instructor_notes``.
+    """
+    with transaction.atomic():
+        result = BookingResult(booking=booking)
+        if "instructor_notes" in changes:
+            booking_update_notes(booking=booking, instructor_notes=changes["instructor_notes"])
+        if "start_at" in changes:
+            result = booking_reschedule(
+                booking=booking, start_at=changes["start_at"], end_at=changes.get("end_at"), actor=actor
+            )
+        status = changes.get("status")
+        if status == BookingStatus.CONFIRMED:
+            result = booking_confirm(
+                booking=booking,
+                payment=changes.get("payment"),
+                waive_payment=changes.get("payment_status") == PaymentStatus.WAIVED,
+                actor=actor,
+            )
+        elif status == BookingStatus.CANCELLED:
+            result = booking_cancel(booking=booking, actor=actor, reason=changes.get("cancellation_reason", ""))
+        elif status == BookingStatus.COMPLETED:
+            result = booking_complete(booking=booking)
+        elif status == BookingStatus.NO_SHOW:
+            result = booking_mark_no_show(booking=booking)
+        result.booking.refresh_from_db()
+        return result
