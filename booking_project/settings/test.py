@@ -1,17 +1,23 @@
-"""Test settings: fast hashing, in-memory email, tasks run by hand or eagerly.
+"""Test settings: fast hashing, tasks in-process unless a test starts a worker.
 
 ``DATABASE_URL`` and ``CELERY_BROKER_URL`` still come from the environment so
 that ``.ci/run`` proves the suite on PostgreSQL and Redis.
 """
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK
+from .base import DATABASES, VAR_DIR, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SITE_URL = "http://testserver"
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": dict(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])}
-# Tests run tasks in-process unless they start a real worker themselves.
-CELERY_TASK_ALWAYS_EAGER = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not SQLite's shared in-memory database, so concurrent tests see
+    # the same locking (IMMEDIATE transactions, busy timeout) as `make run`.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+
+# Tests run tasks in-process unless they start a real worker themselves
+# (which sets CELERY_EAGER=0 in the worker's environment).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = False
