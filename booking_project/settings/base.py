@@ -144,12 +144,13 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", de
 BROKER_IS_EMBEDDED = CELERY_BROKER_URL.startswith("filesystem://")
 if BROKER_IS_EMBEDDED:
     _broker_dir = VAR_DIR / "broker"
-    for _folder in ("out", "processed"):
+    for _folder in ("out", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -166,7 +167,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work is declared here and synced into django-celery-beat; the
 # notifications/webhooks apps add their entries (see their tasks modules).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Re-enqueue notifications left pending (broker down at commit, retry waits) or stuck sending.
+    "notifications-sweep": {"task": "notifications.sweep_notifications", "schedule": 60.0},
+}
 
 # --- Providers ----------------------------------------------------------------
 RESEND_API_KEY = env.str("RESEND_API_KEY", default="") or env.str("RESEND_SMTP_KEY", default="")
@@ -177,5 +181,11 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_WHATSAPP_FROM = env.str("TWILIO_WHATSAPP_FROM", default="")
 TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com").rstrip("/")
+# Seconds before a provider request counts as failed (then retried with backoff).
+NOTIFICATIONS_PROVIDER_TIMEOUT = env.float("NOTIFICATIONS_PROVIDER_TIMEOUT", default=10.0)
+# Email without RESEND_API_KEY goes here ("console": logged; "memory": kept in a list, for tests).
+NOTIFICATIONS_LOCAL_BACKEND = "console"
+# Force a backend per channel ("resend", "twilio", "console", "memory"), e.g. {"sms": "console"}.
+NOTIFICATIONS_BACKENDS: dict = {}
 BOOKING_REMINDER_CRON_SECRET = env.str("BOOKING_REMINDER_CRON_SECRET", default="")
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)

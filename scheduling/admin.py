@@ -1,0 +1,260 @@
+"""Back office for tenancy and scheduling.
+
+Every admin here is brand-scoped (``booking_project.admin_scoping``): staff
+who are not superusers see and change only the brands they belong to.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.forms.models import BaseInlineFormSet
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
+
+from booking_project.admin_scoping import BrandListFilter, BrandScopedAdmin, brands_of, is_unrestricted
+
+from .models import ApiKey, Brand, DateOverride, EventType, Instructor, InstructorBrand, WeeklyAvailability
+from .services import api_key_revoke
+from .validators import ranges_overlap_error
+
+ASSIGNMENT_SETTINGS_FIELDS = (
+    "timezone",
+    "buffer_minutes",
+    "advance_booking_days",
+    "cancellation_cutoff_hours",
+    "minimum_notice_minutes",
+)
+
+
+# --- Inlines ------------------------------------------------------------------
+
+
+class BrandAssignmentInline(BrandScopedAdmin, admin.TabularInline):
+    """A brand's instructors, with the scheduling settings they have in this brand."""
+
+    model = InstructorBrand
+    fields = ("instructor", *ASSIGNMENT_SETTINGS_FIELDS)
+    autocomplete_fields = ("instructor",)
+    extra = 0
+    show_change_link = True
+    verbose_name_plural = "instructor assignments (edit one for its weekly availability and date overrides)"
+
+
+class InstructorAssignmentInline(BrandScopedAdmin, admin.TabularInline):
+    """An instructor's brands, with the scheduling settings of each."""
+
+    model = InstructorBrand
+    fields = ("brand", *ASSIGNMENT_SETTINGS_FIELDS)
+    extra = 0
+    show_change_link = True
+    verbose_name_plural = "instructor assignments (edit one for its weekly availability and date overrides)"
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None else 0
+
+    def get_min_num(self, request, obj=None, **kwargs):
+        # Brand staff must assign a new instructor to one of their brands,
+        # or it would vanish from their view the moment it is saved.
+        return 0 if is_unrestricted(request) or obj is not None else 1
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("validate_min", True)
+        return super().get_formset(request, obj, **kwargs)
+
+
+class WeeklyAvailabilityFormSet(BaseInlineFormSet):
+    """Refuses overlapping ranges of one weekday among all the rows being saved together.
+
+    ``WeeklyAvailability.clean()`` compares a row with the rows already stored,
+    so two new rows that overlap each other pass it; the formset sees them all.
+    """
+
+    def clean(self):
+        super().clean()
+        ranges_by_weekday: dict[int, list] = defaultdict(list)
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or (self.can_delete and self._should_delete_form(form)):
+                continue
+            weekday, start, end = data.get("weekday"), data.get("start_time"), data.get("end_time")
+            if weekday is None or start is None or end is None:
+                continue
+            ranges_by_weekday[int(weekday)].append((start, end))
+        errors = []
+        for weekday, ranges in sorted(ranges_by_weekday.items()):
+            message = ranges_overlap_error(ranges)
+            if message:
+                errors.append(f"{WeeklyAvailability.Weekday(weekday).label}: {message}")
+        if errors:
+            raise ValidationError(errors)
+
+
+class WeeklyAvailabilityInline(BrandScopedAdmin, admin.TabularInline):
+    model = WeeklyAvailability
+    formset = WeeklyAvailabilityFormSet
+    brand_path = "assignment__brand"
+    fields = ("weekday", "start_time", "end_time")
+    extra = 0
+
+
+class DateOverrideInline(BrandScopedAdmin, admin.TabularInline):
+    model = DateOverride
+    brand_path = "assignment__brand"
+    fields = ("date", "unavailable", "ranges")
+    extra = 0
+
+
+# --- Brands, instructors, assignments ----------------------------------------------
+
+
+@admin.register(Brand)
+class BrandAdmin(BrandScopedAdmin, admin.ModelAdmin):
+    brand_path = ""
+    list_display = ("name", "slug", "from_name", "from_email", "created_at")
+    search_fields = ("name", "slug")
+    filter_horizontal = ("staff",)
+    inlines = [BrandAssignmentInline]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {"slug": ("name",)} if is_unrestricted(request) else {}
+
+    def get_readonly_fields(self, request, obj=None):
+        # Brand staff run their brand; only superusers rename its slug or choose its staff.
+        return () if is_unrestricted(request) else ("slug", "staff")
+
+    def has_add_permission(self, request):
+        return is_unrestricted(request) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_unrestricted(request) and super().has_delete_permission(request, obj)
+
+
+@admin.register(Instructor)
+class InstructorAdmin(BrandScopedAdmin, admin.ModelAdmin):
+    brand_path = "assignments__brand"
+    list_display = ("name", "email", "phone", "slug", "brand_names")
+    list_filter = (BrandListFilter,)
+    search_fields = ("name", "email", "phone", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [InstructorAssignmentInline]
+
+    def get_queryset(self, request):
+        # Only the brands the user may see are listed, so no other tenant is named.
+        return super().get_queryset(request).prefetch_related(Prefetch("brands", queryset=brands_of(request)))
+
+    @admin.display(description="brands")
+    def brand_names(self, instructor: Instructor) -> str:
+        return ", ".join(brand.name for brand in instructor.brands.all())
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not is_unrestricted(request):
+            # An instructor can be shared with brands the user does not run;
+            # bulk deletion would remove it there too. See has_delete_permission.
+            actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj):
+            return False
+        if obj is None or is_unrestricted(request):
+            return True
+        return not obj.assignments.exclude(brand__staff=request.user).exists()
+
+
+@admin.register(InstructorBrand)
+class InstructorBrandAdmin(BrandScopedAdmin, admin.ModelAdmin):
+    list_display = ("instructor", "brand", *ASSIGNMENT_SETTINGS_FIELDS)
+    list_filter = (BrandListFilter, "timezone")
+    list_select_related = ("instructor", "brand")
+    search_fields = ("instructor__name", "instructor__email", "brand__name")
+    autocomplete_fields = ("instructor",)
+    fieldsets = [
+        (None, {"fields": ("instructor", "brand")}),
+        ("Scheduling settings", {"fields": ASSIGNMENT_SETTINGS_FIELDS}),
+    ]
+    inlines = [WeeklyAvailabilityInline, DateOverrideInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Availability belongs to one instructor in one brand; moving it elsewhere is a new assignment.
+        return ("instructor", "brand") if obj is not None else ()
+
+
+# --- Session types -----------------------------------------------------------------
+
+
+@admin.register(EventType)
+class EventTypeAdmin(BrandScopedAdmin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "brand",
+        "duration_minutes",
+        "price_amount",
+        "currency",
+        "requires_confirmation",
+        "is_active",
+    )
+    list_filter = (BrandListFilter, "is_active", "requires_confirmation")
+    list_select_related = ("brand",)
+    search_fields = ("name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+    fieldsets = [
+        (None, {"fields": ("brand", "name", "slug", "description", "is_active")}),
+        ("Session", {"fields": ("duration_minutes", "price_amount", "currency", "requires_confirmation")}),
+        (
+            "Notifications",
+            {
+                "fields": (
+                    "send_email_confirmation",
+                    "send_sms_confirmation",
+                    "booking_notification_emails",
+                    "reminder_minutes_before",
+                    "reminder_channels",
+                ),
+                "description": 'JSON arrays, e.g. ["host@example.com"], [1440, 60], ["email", "sms"].',
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Its bookings belong to its brand; a session type never moves to another brand.
+        return ("brand",) if obj is not None else ()
+
+
+# --- API keys ----------------------------------------------------------------------
+
+# Staff manage brand keys only; the library's own concrete key model is unused.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(BrandScopedAdmin, APIKeyModelAdmin):
+    """The clear key is shown once, in a message, when the key is created (``APIKeyModelAdmin``)."""
+
+    list_display = ("prefix", "name", "brand", "scope", "revoked", "created", "expiry_date", "_has_expired")
+    list_filter = (BrandListFilter, "scope", "revoked", "created")
+    list_select_related = ("brand",)
+    search_fields = ("name", "prefix")
+    fields = ("brand", "scope", "name", "expiry_date", "revoked", "prefix")
+    actions = ["revoke_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # A key keeps the brand and scope it was handed out with; issue a new key instead.
+            readonly += ("brand", "scope")
+        return readonly
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        revoked = 0
+        for api_key in queryset.filter(revoked=False):
+            api_key_revoke(api_key=api_key)
+            self.log_change(request, api_key, "Revoked.")
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)

@@ -1,0 +1,667 @@
+"""The scheduling back office: pages answer, validation holds, brand staff see only their brands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.contrib.messages import get_messages
+from django.forms import BooleanField, MultiWidget
+from django.test import Client
+from django.urls import reverse
+from rest_framework_api_key.models import APIKey
+
+from scheduling.models import ApiKey, Brand, EventType, Instructor, InstructorBrand, WeeklyAvailability
+from scheduling.services import api_key_create, staff_user_create
+from scheduling.tests.factories import (
+    AssignmentFactory,
+    BrandFactory,
+    DateOverrideFactory,
+    EventTypeFactory,
+    InstructorFactory,
+    WeeklyAvailabilityFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+MODELS = ("brand", "instructor", "instructorbrand", "eventtype", "apikey")
+
+
+def admin_url(model: str, view: str = "changelist", *args: Any) -> str:
+    return reverse(f"admin:scheduling_{model}_{view}", args=args)
+
+
+def changeform_data(response) -> dict[str, Any]:
+    """What a browser posts back, unchanged, from an admin add or change page.
+
+    Extra (blank) inline forms are left out, as if the user had not touched them.
+    """
+    data: dict[str, Any] = {}
+    forms = [response.context["adminform"].form]
+    for inline_admin_formset in response.context["inline_admin_formsets"]:
+        formset = inline_admin_formset.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[management.add_prefix(name)] = management[name].value()
+        data[management.add_prefix("TOTAL_FORMS")] = len(formset.initial_forms)
+        forms.extend(formset.initial_forms)
+    for form in forms:
+        for name, field in form.fields.items():
+            key, value = form.add_prefix(name), form[name].value()
+            if isinstance(field, BooleanField):
+                if value:
+                    data[key] = "on"
+            elif isinstance(field.widget, MultiWidget):
+                for index, part in enumerate(field.widget.decompress(value)):
+                    data[f"{key}_{index}"] = "" if part is None else part
+            elif isinstance(value, list | tuple):
+                data[key] = [str(item) for item in value]
+            else:
+                data[key] = "" if value is None else value
+    return data
+
+
+def add_inline_rows(data: dict[str, Any], prefix: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``data`` with ``rows`` appended as new forms of the inline formset ``prefix``."""
+    total = int(data[f"{prefix}-TOTAL_FORMS"])
+    for offset, row in enumerate(rows):
+        for name, value in row.items():
+            data[f"{prefix}-{total + offset}-{name}"] = value
+    data[f"{prefix}-TOTAL_FORMS"] = total + len(rows)
+    return data
+
+
+def result_pks(response) -> set[int]:
+    return {obj.pk for obj in response.context["cl"].result_list}
+
+
+@pytest.fixture
+def world(brand, other_brand):
+    """Two brands, each with its own instructor, session type and key; one instructor works for both."""
+    own = AssignmentFactory(brand=brand, instructor=InstructorFactory(name="Olivia Own"))
+    other = AssignmentFactory(brand=other_brand, instructor=InstructorFactory(name="Oscar Other"))
+    shared_instructor = InstructorFactory(name="Sam Shared")
+    shared_own = AssignmentFactory(brand=brand, instructor=shared_instructor, timezone="America/New_York")
+    shared_other = AssignmentFactory(brand=other_brand, instructor=shared_instructor)
+    WeeklyAvailabilityFactory(assignment=own, weekday=0, start_time=dt.time(9), end_time=dt.time(12))
+    DateOverrideFactory(assignment=own, date=dt.date(2026, 12, 24))
+    WeeklyAvailabilityFactory(assignment=other, weekday=0)
+    return {
+        "assignment": own,
+        "other_assignment": other,
+        "instructor": own.instructor,
+        "other_instructor": other.instructor,
+        "shared_instructor": shared_instructor,
+        "shared_own": shared_own,
+        "shared_other": shared_other,
+        "event_type": EventTypeFactory(brand=brand, name="Intro call", requires_confirmation=False),
+        "other_event_type": EventTypeFactory(brand=other_brand, name="Deep dive"),
+        "api_key": api_key_create(brand=brand, scope="public")[0],
+        "other_api_key": api_key_create(brand=other_brand)[0],
+    }
+
+
+@pytest.fixture
+def staff_client(brand, world) -> Client:
+    """A staff user of ``brand`` only."""
+    client = Client()
+    client.force_login(staff_user_create(username="alice", password="pw", brands=[brand]))
+    return client
+
+
+# --- Every page answers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_changelist_and_add_pages_answer(admin_client, world, model):
+    assert admin_client.get(admin_url(model)).status_code == 200
+    assert admin_client.get(admin_url(model, "add")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("model", "query"),
+    [
+        ("brand", "q=acme"),
+        ("instructor", "q=olivia"),
+        ("instructor", "q=example.com&brand={brand}"),
+        ("instructorbrand", "q=Sam"),
+        ("instructorbrand", "brand={brand}&timezone=America/New_York"),
+        ("eventtype", "q=intro"),
+        ("eventtype", "brand={brand}&is_active__exact=1&requires_confirmation__exact=0"),
+        ("apikey", "q=acme"),
+        ("apikey", "brand={brand}&scope__exact=public&revoked__exact=0"),
+    ],
+)
+def test_changelist_search_and_filters_answer(admin_client, world, brand, model, query):
+    response = admin_client.get(admin_url(model) + "?" + query.format(brand=brand.pk))
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) >= 1
+
+
+@pytest.mark.parametrize(
+    ("model", "key"),
+    [
+        ("brand", None),
+        ("instructor", "instructor"),
+        ("instructorbrand", "assignment"),
+        ("eventtype", "event_type"),
+        ("apikey", "api_key"),
+    ],
+)
+def test_change_pages_answer(admin_client, world, brand, model, key):
+    obj = brand if key is None else world[key]
+    assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
+
+
+def test_filters_filter(admin_client, world, brand, other_brand):
+    response = admin_client.get(admin_url("eventtype") + f"?brand={other_brand.pk}")
+    assert result_pks(response) == {world["other_event_type"].pk}
+    response = admin_client.get(admin_url("instructor") + f"?brand={brand.pk}")
+    assert result_pks(response) == {world["instructor"].pk, world["shared_instructor"].pk}
+    response = admin_client.get(admin_url("instructorbrand") + "?timezone=America/New_York")
+    assert result_pks(response) == {world["shared_own"].pk}
+    response = admin_client.get(admin_url("apikey") + "?scope__exact=public")
+    assert result_pks(response) == {world["api_key"].pk}
+
+
+def test_superuser_sees_every_brand(admin_client, world):
+    response = admin_client.get(admin_url("eventtype"))
+    assert result_pks(response) == set(EventType.objects.values_list("pk", flat=True))
+
+
+def test_instructor_list_names_its_brands(admin_client, world):
+    response = admin_client.get(admin_url("instructor") + "?q=Sam")
+    assert "Acme Coaching, Globex Coaching" in response.content.decode()
+
+
+# --- Creating and editing through the admin -----------------------------------------------
+
+
+def test_create_event_type(admin_client, brand):
+    response = admin_client.post(
+        admin_url("eventtype", "add"),
+        {
+            "brand": brand.pk,
+            "name": "Intro",
+            "slug": "intro",
+            "duration_minutes": 45,
+            "currency": "EUR",
+            "requires_confirmation": "on",
+            "send_email_confirmation": "on",
+            "booking_notification_emails": '["host@example.com"]',
+            "reminder_minutes_before": "[1440, 60]",
+            "reminder_channels": '["email", "sms"]',
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event_type = EventType.objects.get(brand=brand, slug="intro")
+    assert event_type.reminder_minutes_before == [1440, 60]
+    assert event_type.reminder_channels == ["email", "sms"]
+
+
+def test_event_type_form_shows_model_validation_next_to_the_field(admin_client, world):
+    url = admin_url("eventtype", "change", world["event_type"].pk)
+    data = changeform_data(admin_client.get(url))
+    data.update(duration_minutes=721, reminder_channels='["fax"]')
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"duration_minutes", "reminder_channels"}
+    assert "fax" in errors["reminder_channels"][0]
+    world["event_type"].refresh_from_db()
+    assert world["event_type"].duration_minutes == 60
+
+
+def test_event_type_keeps_its_brand(admin_client, world, other_brand):
+    event_type = world["event_type"]
+    url = admin_url("eventtype", "change", event_type.pk)
+    data = changeform_data(admin_client.get(url))
+    assert "brand" not in data
+    data.update(brand=other_brand.pk, name="Renamed")
+
+    assert admin_client.post(url, data).status_code == 302
+    event_type.refresh_from_db()
+    assert (event_type.brand_id, event_type.name) == (world["event_type"].brand_id, "Renamed")
+
+
+def test_create_instructor_with_assignment(admin_client, brand):
+    data = {
+        "name": "Nina New",
+        "email": "nina@example.com",
+        "phone": "",
+        "slug": "nina-new",
+        "assignments-TOTAL_FORMS": 1,
+        "assignments-INITIAL_FORMS": 0,
+        "assignments-MIN_NUM_FORMS": 0,
+        "assignments-MAX_NUM_FORMS": 1000,
+        "assignments-0-brand": brand.pk,
+        "assignments-0-timezone": "Europe/Lisbon",
+        "assignments-0-buffer_minutes": 10,
+        "assignments-0-advance_booking_days": 60,
+        "assignments-0-cancellation_cutoff_hours": 12,
+        "assignments-0-minimum_notice_minutes": 120,
+    }
+    response = admin_client.post(admin_url("instructor", "add"), data)
+    assert response.status_code == 302
+    assignment = InstructorBrand.objects.get(instructor__slug="nina-new", brand=brand)
+    assert (assignment.timezone, assignment.minimum_notice_minutes) == ("Europe/Lisbon", 120)
+
+
+def test_assignment_inline_refuses_unknown_timezone(admin_client, world):
+    url = admin_url("instructor", "change", world["instructor"].pk)
+    data = changeform_data(admin_client.get(url))
+    data["assignments-0-timezone"] = "Europe/Atlantis"
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    (formset,) = [f.formset for f in response.context["inline_admin_formsets"]]
+    assert "Unknown timezone" in str(formset.errors[0]["timezone"])
+
+
+def weekly_row(weekday: int, start: str, end: str) -> dict[str, Any]:
+    return {"weekday": weekday, "start_time": start, "end_time": end}
+
+
+def test_weekly_inline_refuses_new_rows_overlapping_each_other(admin_client, world):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    add_inline_rows(data, "weekly_ranges", [weekly_row(1, "09:00", "12:00"), weekly_row(1, "11:00", "13:00")])
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    weekly_formset = response.context["inline_admin_formsets"][0].formset
+    assert "Tuesday: Range 11:00-13:00 overlaps" in str(weekly_formset.non_form_errors())
+    assert list(assignment.weekly_ranges.values_list("weekday", flat=True)) == [0]
+
+
+def test_weekly_inline_refuses_new_row_overlapping_a_stored_one(admin_client, world):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    add_inline_rows(data, "weekly_ranges", [weekly_row(0, "11:00", "13:00")])
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert assignment.weekly_ranges.count() == 1
+
+
+def test_weekly_inline_accepts_adjacent_rows(admin_client, world):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    add_inline_rows(data, "weekly_ranges", [weekly_row(1, "09:00", "12:00"), weekly_row(1, "12:00", "15:00")])
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302
+    assert [(w.weekday, w.start_time, w.end_time) for w in assignment.weekly_ranges.all()] == [
+        (0, dt.time(9), dt.time(12)),
+        (1, dt.time(9), dt.time(12)),
+        (1, dt.time(12), dt.time(15)),
+    ]
+
+
+def test_weekly_inline_ignores_rows_being_deleted(admin_client, world):
+    assignment = world["assignment"]
+    WeeklyAvailabilityFactory(assignment=assignment, weekday=3, start_time=dt.time(9), end_time=dt.time(10))
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    data["weekly_ranges-1-DELETE"] = "on"
+    data["weekly_ranges-1-end_time"] = "11:00"  # edited and deleted: only the deletion counts
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302
+    assert list(assignment.weekly_ranges.values_list("weekday", flat=True)) == [0]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"unavailable": "on", "ranges": '[{"start": "09:00", "end": "12:00"}]'}, "unavailable date has no ranges"),
+        ({"ranges": "[]"}, "mark the date unavailable"),
+        ({"ranges": '[{"start": "9am"}]'}, '"start": "HH:MM"'),
+    ],
+)
+def test_override_inline_refuses_bad_rows(admin_client, world, row, message):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    add_inline_rows(data, "overrides", [{"date": "2027-01-01", **row}])
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    override_formset = response.context["inline_admin_formsets"][1].formset
+    assert message in str(override_formset.errors)
+    assert assignment.overrides.count() == 1
+
+
+def test_assignment_keeps_its_instructor_and_brand(admin_client, world, other_brand):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    assert "brand" not in data and "instructor" not in data
+    data.update(brand=other_brand.pk, buffer_minutes=5)
+
+    assert admin_client.post(url, data).status_code == 302
+    assignment.refresh_from_db()
+    assert (assignment.brand_id, assignment.buffer_minutes) == (world["assignment"].brand_id, 5)
+
+
+# --- API keys -----------------------------------------------------------------------------------
+
+
+def test_library_api_key_admin_is_not_registered(admin_client):
+    assert not admin.site.is_registered(APIKey)
+    assert admin.site.is_registered(ApiKey)
+    assert admin_client.get("/admin/rest_framework_api_key/apikey/").status_code == 404
+
+
+def test_creating_a_key_shows_it_once(admin_client, brand):
+    response = admin_client.post(
+        admin_url("apikey", "add"),
+        {"brand": brand.pk, "scope": "public", "name": "website", "expiry_date_0": "", "expiry_date_1": ""},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    (message,) = [str(m) for m in get_messages(response.wsgi_request) if " is: " in str(m)]
+    key = re.search(r"The API key for website is: (\S+)\. ", message).group(1)
+    api_key = ApiKey.objects.get_from_key(key)
+    assert (api_key.brand, api_key.scope, api_key.name) == (brand, "public", "website")
+    assert key not in admin_client.get(admin_url("apikey", "change", api_key.pk)).content.decode()
+
+
+def test_key_keeps_brand_and_scope(admin_client, world, other_brand):
+    api_key = world["api_key"]
+    url = admin_url("apikey", "change", api_key.pk)
+    data = changeform_data(admin_client.get(url))
+    data.update(brand=other_brand.pk, scope="secret", name="renamed")
+
+    assert admin_client.post(url, data).status_code == 302
+    api_key.refresh_from_db()
+    assert (api_key.brand_id, api_key.scope, api_key.name) == (world["api_key"].brand_id, "public", "renamed")
+
+
+def test_revoke_selected_keys(admin_client, world, brand):
+    keep, keep_key = api_key_create(brand=brand)
+    chosen = [world["api_key"].pk, world["other_api_key"].pk]
+
+    response = admin_client.post(
+        admin_url("apikey"), {"action": "revoke_selected", "_selected_action": chosen}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert set(ApiKey.objects.filter(revoked=True).values_list("pk", flat=True)) == set(chosen)
+    assert ApiKey.objects.get_from_key(keep_key) == keep
+    assert "Revoked 2 key(s)." in [str(m) for m in get_messages(response.wsgi_request)]
+
+
+# --- Brand-scoped staff ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "visible", "hidden"),
+    [
+        ("eventtype", ["event_type"], ["other_event_type"]),
+        ("instructor", ["instructor", "shared_instructor"], ["other_instructor"]),
+        ("instructorbrand", ["assignment", "shared_own"], ["other_assignment", "shared_other"]),
+        ("apikey", ["api_key"], ["other_api_key"]),
+    ],
+)
+def test_staff_see_only_their_brand(staff_client, world, model, visible, hidden):
+    response = staff_client.get(admin_url(model))
+    assert response.status_code == 200
+    assert result_pks(response) == {world[name].pk for name in visible}
+
+    for name in visible:
+        assert staff_client.get(admin_url(model, "change", world[name].pk)).status_code == 200
+    for name in hidden:
+        response = staff_client.get(admin_url(model, "change", world[name].pk))
+        assert response.status_code in (302, 404)
+        assert response.status_code == 404 or response.url == reverse("admin:index")
+
+
+def test_staff_see_only_their_brands(staff_client, brand, other_brand):
+    assert result_pks(staff_client.get(admin_url("brand"))) == {brand.pk}
+    assert staff_client.get(admin_url("brand", "change", brand.pk)).status_code == 200
+    assert staff_client.get(admin_url("brand", "change", other_brand.pk)).status_code in (302, 404)
+    assert staff_client.get(admin_url("brand", "add")).status_code == 403
+
+
+def test_staff_cannot_choose_their_brand_staff_or_slug(staff_client, brand):
+    url = admin_url("brand", "change", brand.pk)
+    data = changeform_data(staff_client.get(url))
+    assert "staff" not in data and "slug" not in data
+    data.update(name="Acme Renamed", slug="hijack", staff=[])
+
+    assert staff_client.post(url, data).status_code == 302
+    brand.refresh_from_db()
+    assert (brand.name, brand.slug, brand.staff.count()) == ("Acme Renamed", "acme", 1)
+
+
+def test_staff_filters_and_lists_name_only_their_brands(staff_client, world):
+    response = staff_client.get(admin_url("instructor") + "?q=Sam")
+    page = response.content.decode()
+    assert "Acme Coaching" in page
+    assert "Globex Coaching" not in page
+    response = staff_client.get(admin_url("eventtype"))
+    assert "Globex" not in response.content.decode()
+
+
+def test_staff_filter_on_another_brand_shows_nothing(staff_client, other_brand, world):
+    response = staff_client.get(admin_url("eventtype") + f"?brand={other_brand.pk}")
+    assert result_pks(response) == set()
+
+
+def test_staff_see_only_their_assignments_of_a_shared_instructor(staff_client, world):
+    response = staff_client.get(admin_url("instructor", "change", world["shared_instructor"].pk))
+    (formset,) = [f.formset for f in response.context["inline_admin_formsets"]]
+    assert [form.instance.pk for form in formset.initial_forms] == [world["shared_own"].pk]
+
+
+def test_staff_edit_of_a_shared_instructor_leaves_other_brands_alone(staff_client, world):
+    url = admin_url("instructor", "change", world["shared_instructor"].pk)
+    data = changeform_data(staff_client.get(url))
+    data.update({"phone": "+4930123456", "assignments-0-buffer_minutes": 45})
+
+    assert staff_client.post(url, data).status_code == 302
+    world["shared_own"].refresh_from_db()
+    world["shared_other"].refresh_from_db()
+    assert world["shared_own"].buffer_minutes == 45
+    assert world["shared_other"].buffer_minutes == 0
+
+
+def test_staff_choices_offer_only_their_brand(staff_client, brand, world):
+    response = staff_client.get(admin_url("eventtype", "add"))
+    brand_field = response.context["adminform"].form.fields["brand"]
+    assert list(brand_field.queryset) == [brand]
+
+    response = staff_client.get(admin_url("instructorbrand", "add"))
+    instructor_field = response.context["adminform"].form.fields["instructor"]
+    assert set(instructor_field.queryset) == {world["instructor"], world["shared_instructor"]}
+
+
+def test_staff_cannot_create_for_another_brand(staff_client, other_brand):
+    response = staff_client.post(
+        admin_url("eventtype", "add"),
+        {
+            "brand": other_brand.pk,
+            "name": "Sneaky",
+            "slug": "sneaky",
+            "duration_minutes": 30,
+            "currency": "EUR",
+            "reminder_minutes_before": "[60]",
+            "reminder_channels": '["email"]',
+            "booking_notification_emails": "[]",
+        },
+    )
+    assert response.status_code == 200
+    assert "brand" in response.context["adminform"].form.errors
+    assert not EventType.objects.filter(slug="sneaky").exists()
+
+
+def test_staff_cannot_assign_another_brands_instructor(staff_client, brand, world):
+    response = staff_client.post(
+        admin_url("instructorbrand", "add"),
+        {
+            "instructor": world["other_instructor"].pk,
+            "brand": brand.pk,
+            "timezone": "UTC",
+            "buffer_minutes": 0,
+            "advance_booking_days": 90,
+            "cancellation_cutoff_hours": 24,
+            "minimum_notice_minutes": 0,
+            "weekly_ranges-TOTAL_FORMS": 0,
+            "weekly_ranges-INITIAL_FORMS": 0,
+            "overrides-TOTAL_FORMS": 0,
+            "overrides-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert "instructor" in response.context["adminform"].form.errors
+    assert not InstructorBrand.objects.filter(instructor=world["other_instructor"], brand=brand).exists()
+
+
+@pytest.mark.parametrize(("term", "expected"), [("", {"Olivia Own", "Sam Shared"}), ("Oscar", set())])
+def test_staff_autocomplete_offers_only_their_instructors(staff_client, world, term, expected):
+    response = staff_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "scheduling", "model_name": "instructorbrand", "field_name": "instructor", "term": term},
+    )
+    assert response.status_code == 200
+    assert {result["text"] for result in response.json()["results"]} == expected
+
+
+def test_staff_must_assign_a_new_instructor_to_their_brand(staff_client, brand):
+    base = {"name": "Nina New", "email": "nina@example.com", "slug": "nina-new"}
+    management = {"assignments-INITIAL_FORMS": 0, "assignments-MIN_NUM_FORMS": 1, "assignments-MAX_NUM_FORMS": 1000}
+
+    response = staff_client.post(admin_url("instructor", "add"), {**base, **management, "assignments-TOTAL_FORMS": 0})
+    assert response.status_code == 200
+    assert not Instructor.objects.filter(slug="nina-new").exists()
+
+    assignment = {
+        "assignments-TOTAL_FORMS": 1,
+        "assignments-0-brand": brand.pk,
+        "assignments-0-timezone": "UTC",
+        "assignments-0-buffer_minutes": 15,
+        "assignments-0-advance_booking_days": 90,
+        "assignments-0-cancellation_cutoff_hours": 24,
+        "assignments-0-minimum_notice_minutes": 0,
+    }
+    response = staff_client.post(admin_url("instructor", "add"), {**base, **management, **assignment})
+    assert response.status_code == 302
+    assert list(Instructor.objects.get(slug="nina-new").brands.all()) == [brand]
+
+
+def test_staff_cannot_delete_an_instructor_shared_with_another_brand(staff_client, world):
+    shared = world["shared_instructor"]
+    assert staff_client.get(admin_url("instructor", "delete", shared.pk)).status_code == 403
+    action_form = staff_client.get(admin_url("instructor")).context["action_form"]
+    assert action_form is None or "delete_selected" not in dict(action_form.fields["action"].choices)
+
+    own = world["instructor"]
+    assert staff_client.post(admin_url("instructor", "delete", own.pk), {"post": "yes"}).status_code == 302
+    assert not Instructor.objects.filter(pk=own.pk).exists()
+    assert Instructor.objects.filter(pk=shared.pk).exists()
+
+
+def test_staff_revoke_action_reaches_only_their_keys(staff_client, world):
+    chosen = [world["api_key"].pk, world["other_api_key"].pk]
+    staff_client.post(admin_url("apikey"), {"action": "revoke_selected", "_selected_action": chosen})
+    assert set(ApiKey.objects.filter(revoked=True).values_list("pk", flat=True)) == {world["api_key"].pk}
+
+
+def test_staff_without_brands_see_nothing(world):
+    client = Client()
+    client.force_login(staff_user_create(username="nobody", password="pw", brands=[]))
+    for model in MODELS:
+        response = client.get(admin_url(model))
+        assert response.status_code == 200
+        assert result_pks(response) == set()
+
+
+def test_staff_of_two_brands_see_a_shared_instructor_once(brand, other_brand, world):
+    client = Client()
+    client.force_login(staff_user_create(username="both", password="pw", brands=[brand, other_brand]))
+    response = client.get(admin_url("instructor"))
+    pks = [obj.pk for obj in response.context["cl"].result_list]
+    assert sorted(pks) == sorted(Instructor.objects.values_list("pk", flat=True))
+    assert response.context["cl"].result_count == Instructor.objects.count()
+
+
+# --- Query counts stay flat ---------------------------------------------------------------------
+
+
+CHANGELIST_MAX_QUERIES = 10  # session, user, permissions, counts, filters, one page of rows
+
+
+def populate(brand, count: int) -> None:
+    """``count`` more of every scheduling row in ``brand``, and ``count`` more brands."""
+    for index in range(count):
+        assignment = AssignmentFactory(brand=brand)
+        WeeklyAvailabilityFactory(assignment=assignment, weekday=index % 7)
+        EventTypeFactory(brand=brand)
+        api_key_create(brand=brand)
+        BrandFactory()
+
+
+@pytest.mark.parametrize("count", [5, 30])
+@pytest.mark.parametrize("model", MODELS)
+def test_changelist_queries_do_not_grow_with_rows(
+    admin_client, staff_client, brand, django_assert_max_num_queries, model, count
+):
+    populate(brand, count)
+    for client in (admin_client, staff_client):
+        client.get(admin_url(model))  # the first request of a client also loads caches
+        with django_assert_max_num_queries(CHANGELIST_MAX_QUERIES):
+            response = client.get(admin_url(model))
+        assert len(response.context["cl"].result_list) >= (1 if client is staff_client and model == "brand" else count)
+
+
+def test_weekly_availability_constraint_is_visible_in_admin_validation(admin_client, world):
+    # The model's own check (start before end) reaches the inline row, not a database error.
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    add_inline_rows(data, "weekly_ranges", [weekly_row(4, "12:00", "09:00")])
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert "end must be after the start" in str(response.context["inline_admin_formsets"][0].formset.errors)
+    assert not WeeklyAvailability.objects.filter(assignment=assignment, weekday=4).exists()
+
+
+def test_brand_change_page_lists_its_assignments(admin_client, world, brand):
+    response = admin_client.get(admin_url("brand", "change", brand.pk))
+    (formset,) = [f.formset for f in response.context["inline_admin_formsets"]]
+    assert {form.instance.pk for form in formset.initial_forms} == {world["assignment"].pk, world["shared_own"].pk}
+    assert Brand.objects.count() == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="WeeklyAvailability.clean() compares a row with the stored rows, so a range moved or deleted in the "
+    "same save still blocks its replacement; the formset alone sees the final state (reported to the model owner).",
+)
+def test_weekly_inline_accepts_moving_a_range_and_filling_its_old_place(admin_client, world):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    data.update({"weekly_ranges-0-start_time": "13:00", "weekly_ranges-0-end_time": "15:00"})
+    add_inline_rows(data, "weekly_ranges", [weekly_row(0, "09:00", "12:00")])
+
+    assert admin_client.post(url, data).status_code == 302
