@@ -80,7 +80,7 @@ class Booking(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.attendee_name} with {self.instructor_id} at {self.start_at:%Y-%m-%d %H:%M}Z"
+        return f"{self.attendee_name}, {self.start_at:%Y-%m-%d %H:%M} UTC"
 
     @property
     def is_active(self) -> bool:

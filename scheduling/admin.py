@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -70,7 +71,9 @@ class WeeklyAvailabilityFormSet(BaseInlineFormSet):
     """Refuses overlapping ranges of one weekday among all the rows being saved together.
 
     ``WeeklyAvailability.clean()`` compares a row with the rows already stored,
-    so two new rows that overlap each other pass it; the formset sees them all.
+    which is wrong while several rows change together (a range moved and its
+    old place filled); the inline form turns that check off and the formset
+    checks the final set instead.
     """
 
     def clean(self):
@@ -93,8 +96,17 @@ class WeeklyAvailabilityFormSet(BaseInlineFormSet):
             raise ValidationError(errors)
 
 
+class WeeklyAvailabilityInlineForm(forms.ModelForm):
+    """Leaves the overlap check to the formset, which sees the rows as they will be saved."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.overlap_checked_elsewhere = True
+
+
 class WeeklyAvailabilityInline(BrandScopedAdmin, admin.TabularInline):
     model = WeeklyAvailability
+    form = WeeklyAvailabilityInlineForm
     formset = WeeklyAvailabilityFormSet
     brand_path = "assignment__brand"
     fields = ("weekday", "start_time", "end_time")

@@ -652,11 +652,6 @@ def test_brand_change_page_lists_its_assignments(admin_client, world, brand):
     assert Brand.objects.count() == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WeeklyAvailability.clean() compares a row with the stored rows, so a range moved or deleted in the "
-    "same save still blocks its replacement; the formset alone sees the final state (reported to the model owner).",
-)
 def test_weekly_inline_accepts_moving_a_range_and_filling_its_old_place(admin_client, world):
     assignment = world["assignment"]
     url = admin_url("instructorbrand", "change", assignment.pk)
