@@ -8,10 +8,14 @@ created by the booking service, never by the add form. Staff edit notes only.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from collections.abc import Callable
+
+from django.contrib import admin, messages
 
 from booking_project.admin_scoping import BrandListFilter, BrandScopedAdmin
 
+from . import services
+from .errors import BookingConflict
 from .models import Booking, Payment
 from .services import booking_update_notes
 
@@ -69,6 +73,51 @@ class BookingAdmin(BrandScopedAdmin, admin.ModelAdmin):
         ("Record", {"fields": ("created_at", "updated_at")}),
     ]
     inlines = [PaymentInline]
+    actions = ["confirm", "confirm_waiving_payment", "cancel", "complete", "mark_no_show"]
+
+    def _apply(self, request, queryset, verb: str, change: Callable[[Booking], object]) -> None:
+        """Run one lifecycle service per booking; refusals are reported, never forced."""
+        done, refused = 0, []
+        for booking in queryset:
+            try:
+                change(booking)
+                done += 1
+            except BookingConflict as error:
+                refused.append(f"{booking}: {error.message}")
+        if done:
+            self.message_user(request, f"{done} booking(s) {verb}.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)
+
+    @admin.action(description="Confirm selected bookings", permissions=["change"])
+    def confirm(self, request, queryset):
+        self._apply(request, queryset, "confirmed", lambda b: services.booking_confirm(booking=b, actor=services.STAFF))
+
+    @admin.action(description="Confirm selected bookings, waiving payment", permissions=["change"])
+    def confirm_waiving_payment(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "confirmed",
+            lambda b: services.booking_confirm(booking=b, waive_payment=True, actor=services.STAFF),
+        )
+
+    @admin.action(description="Cancel selected bookings", permissions=["change"])
+    def cancel(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "cancelled",
+            lambda b: services.booking_cancel(booking=b, actor=services.STAFF, reason="Cancelled by staff"),
+        )
+
+    @admin.action(description="Mark selected bookings completed", permissions=["change"])
+    def complete(self, request, queryset):
+        self._apply(request, queryset, "completed", lambda b: services.booking_complete(booking=b))
+
+    @admin.action(description="Mark selected bookings as no-show", permissions=["change"])
+    def mark_no_show(self, request, queryset):
+        self._apply(request, queryset, "marked as no-show", lambda b: services.booking_mark_no_show(booking=b))
 
     def get_readonly_fields(self, request, obj=None):
         shown = [name for _, options in self.get_fieldsets(request, obj) for name in options["fields"]]

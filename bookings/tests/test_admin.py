@@ -281,3 +281,66 @@ def test_changelist_queries_do_not_grow_with_rows(
         with django_assert_max_num_queries(CHANGELIST_MAX_QUERIES):
             response = client.get(admin_url(model))
         assert len(response.context["cl"].result_list) >= count
+
+
+# --- lifecycle actions (through the services) -------------------------------------
+
+
+@pytest.fixture
+def actionable(db, brand):
+    import datetime as dt
+
+    from bookings.tests.factories import BookingFactory
+    from scheduling.tests.factories import EventTypeFactory
+
+    start = dt.datetime(2030, 1, 7, 10, tzinfo=dt.UTC)
+    event_type = EventTypeFactory(brand=brand)
+    return [
+        BookingFactory(brand=brand, event_type=event_type, status="pending", start_at=start + dt.timedelta(days=n))
+        for n in range(2)
+    ]
+
+
+def _act(admin_client, action, bookings):
+    return admin_client.post(
+        "/admin/bookings/booking/",
+        {"action": action, "_selected_action": [b.pk for b in bookings]},
+        follow=True,
+    )
+
+
+def test_confirm_action_uses_the_lifecycle_and_emits_events(admin_client, actionable):
+    from bookings.models import Event
+
+    response = _act(admin_client, "confirm", actionable)
+    assert response.status_code == 200
+    assert {b.status for b in Booking.objects.filter(pk__in=[b.pk for b in actionable])} == {"confirmed"}
+    assert Event.objects.filter(type="booking.confirmed").count() == 2
+    assert "2 booking(s) confirmed." in response.content.decode()
+
+
+def test_refused_action_is_reported_and_changes_nothing(admin_client, actionable):
+    response = _act(admin_client, "complete", actionable)  # pending and not started: refused
+    assert {b.status for b in Booking.objects.filter(pk__in=[b.pk for b in actionable])} == {"pending"}
+    assert "cannot become completed" in response.content.decode()
+
+
+def test_cancel_action_records_staff(admin_client, actionable):
+    _act(admin_client, "cancel", actionable[:1])
+    booking = Booking.objects.get(pk=actionable[0].pk)
+    assert booking.status == "cancelled"
+    assert booking.cancelled_by == "staff"
+    assert Booking.objects.get(pk=actionable[1].pk).status == "pending"
+
+
+def test_confirm_priced_booking_needs_waiving(admin_client, actionable):
+    from decimal import Decimal
+
+    event_type = actionable[0].event_type
+    event_type.price_amount = Decimal("40.00")
+    event_type.save()
+    _act(admin_client, "confirm", actionable[:1])
+    assert Booking.objects.get(pk=actionable[0].pk).status == "pending"
+    _act(admin_client, "confirm_waiving_payment", actionable[:1])
+    booking = Booking.objects.get(pk=actionable[0].pk)
+    assert (booking.status, booking.payment_status) == ("confirmed", "waived")
