@@ -10,6 +10,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 api_patterns = [
+    # Reminder cron endpoints first: /api/bookings/reminders is not a booking id.
+    path("", include("notifications.api.urls")),
     # bookings.api.urls comes first: it owns /api/bookings/... including
     # /api/bookings/instructors and /api/bookings/availability.
     path("", include("bookings.api.urls")),

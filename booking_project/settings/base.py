@@ -8,6 +8,8 @@ points ``DATABASE_URL`` at PostgreSQL and ``CELERY_BROKER_URL`` at Redis.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Local state of the embedded defaults: the SQLite file and the broker queue.
@@ -168,8 +170,19 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work is declared here and synced into django-celery-beat; the
 # notifications/webhooks apps add their entries (see their tasks modules).
 CELERY_BEAT_SCHEDULE: dict = {
+    # Send due booking reminders (notifications.reminder_tasks); a tick queued while workers
+    # were down expires, the next tick does the work.
+    "process-due-reminders": {
+        "task": "notifications.process_due_reminders",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
     # Re-enqueue notifications left pending (broker down at commit, retry waits) or stuck sending.
-    "notifications-sweep": {"task": "notifications.sweep_notifications", "schedule": 60.0},
+    "notifications-sweep": {
+        "task": "notifications.sweep_notifications",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
 }
 
 # --- Providers ----------------------------------------------------------------

@@ -1,0 +1,17 @@
+"""Reminder cron endpoints.
+
+Included before ``bookings.api.urls``, so ``bookings/reminders`` is not read as a booking id.
+"""
+
+from django.urls import re_path
+
+from .views import ProcessRemindersView
+
+urlpatterns = [
+    re_path(r"^bookings/reminders/?$", ProcessRemindersView.as_view(), name="booking-reminders-process"),
+    re_path(
+        r"^workers/process-booking-reminders/?$",
+        ProcessRemindersView.as_view(),
+        name="workers-process-booking-reminders",
+    ),
+]

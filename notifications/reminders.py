@@ -1,0 +1,341 @@
+"""The reminder schedule: which reminders a booking gets, when, and one pass over the due ones.
+
+A booking's reminders are a **snapshot** of its event type at booking time:
+one :class:`~notifications.models.BookingReminder` row per offset
+(``reminder_minutes_before``) x channel (``reminder_channels``), written in the
+booking's own transaction by the receivers in
+``notifications.reminder_receivers``. Later edits of the event type do not
+touch existing bookings.
+
+Delivery is not done here: a due reminder of a ``confirmed`` booking is handed
+to :func:`notifications.services.notification_queue`, which writes a pending
+``Notification`` and enqueues its sending after commit. Retries, provider
+errors and the final delivery state live on that Notification; the reminder row
+only records that it was handed over (``sent``) or why not (``skipped``).
+
+Exactly once: :func:`reminders_process_due` may run in several Celery workers,
+several beat schedulers and the cron endpoints at the same moment. Each
+reminder is claimed in its own short transaction by a conditional
+``UPDATE ... WHERE status = 'scheduled'`` whose row count decides who owns it
+(this alone is enough on SQLite, where IMMEDIATE transactions serialise
+writers). On PostgreSQL the booking and the reminder are first locked with
+``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent passes split the work
+instead of queueing behind each other, and the booking is locked *before* the
+reminder, the same order the booking services use (cancel and reschedule lock
+the booking, then their receivers update its reminders), so a pass and a
+cancel can never deadlock. ``Notification.reminder`` is one-to-one, so the
+database refuses a second notification for a reminder whatever happens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus
+
+from .models import BookingReminder, Channel
+
+logger = logging.getLogger(__name__)
+
+REASON_PASSED_AT_BOOKING = "reminder time had already passed when the booking was made"
+REASON_PASSED_AT_RESCHEDULE = "reminder time had already passed when the booking was rescheduled"
+REASON_SESSION_STARTED = "the session had already started when the reminder was processed"
+PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
+
+# A reminder whose hand-over to the notification outbox keeps raising is given
+# up after this many passes (it is then ``skipped`` with the error).
+MAX_QUEUE_ATTEMPTS = 5
+
+
+def _reason_no_phone(channel: str) -> str:
+    return f"no attendee phone number for the {channel} reminder"
+
+
+def _reason_not_confirmed(status: str) -> str:
+    return f"booking is {status}, not confirmed"
+
+
+def _as_list(value: Any) -> list:
+    """The event type's JSON list, also tolerating its string form (``"[1440, 60]"``)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError:
+            return []
+    if not isinstance(value, list | tuple):
+        return []
+    return list(value)
+
+
+def _unique(values: Iterable) -> list:
+    seen: list = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def reminder_offsets(event_type) -> list[int]:
+    """``reminder_minutes_before`` as distinct positive ints, in the order given."""
+    offsets = []
+    for value in _as_list(event_type.reminder_minutes_before):
+        if isinstance(value, bool):
+            continue
+        try:
+            minutes = int(value)
+        except (TypeError, ValueError):
+            continue
+        if minutes > 0:
+            offsets.append(minutes)
+    return _unique(offsets)
+
+
+def reminder_channels(event_type) -> list[str]:
+    """``reminder_channels`` restricted to the known channels, in the order given."""
+    return _unique(channel for channel in _as_list(event_type.reminder_channels) if channel in Channel.values)
+
+
+def _recipient(booking: Booking, channel: str) -> str:
+    return booking.attendee_phone.strip() if channel in PHONE_CHANNELS else booking.attendee_email
+
+
+def _plan(booking: Booking, channel: str, remind_at: dt.datetime, now: dt.datetime, passed_reason: str):
+    """(status, reason) for an unsent reminder of ``booking`` due at ``remind_at``."""
+    if remind_at < now:
+        return BookingReminder.Status.SKIPPED, passed_reason
+    if not _recipient(booking, channel):
+        return BookingReminder.Status.SKIPPED, _reason_no_phone(channel)
+    return BookingReminder.Status.SCHEDULED, ""
+
+
+# --- the schedule -------------------------------------------------------------------
+
+
+@transaction.atomic
+def reminders_schedule(*, booking: Booking) -> list[BookingReminder]:
+    """Write the booking's reminder rows: one per offset x channel of its event type.
+
+    Called in the booking's transaction (``booking.created``), so a rolled-back
+    booking leaves no reminder. ``remind_at = start_at - minutes``; a time that
+    has already passed, or a phone channel without an attendee phone, is stored
+    as ``skipped`` with the reason, so staff see why nothing will be sent.
+    Idempotent: rows that already exist for (channel, offset) are kept as they are.
+    """
+    now = timezone.now()
+    event_type = booking.event_type
+    existing = {
+        (reminder.channel, reminder.minutes_before): reminder
+        for reminder in BookingReminder.objects.filter(booking=booking)
+    }
+    new_rows = []
+    for minutes in reminder_offsets(event_type):
+        for channel in reminder_channels(event_type):
+            if (channel, minutes) in existing:
+                continue
+            remind_at = booking.start_at - dt.timedelta(minutes=minutes)
+            status, reason = _plan(booking, channel, remind_at, now, REASON_PASSED_AT_BOOKING)
+            new_rows.append(
+                BookingReminder(
+                    booking=booking,
+                    channel=channel,
+                    minutes_before=minutes,
+                    remind_at=remind_at,
+                    status=status,
+                    last_error=reason,
+                )
+            )
+    BookingReminder.objects.bulk_create(new_rows)
+    return list(BookingReminder.objects.filter(booking=booking))
+
+
+@transaction.atomic
+def reminders_recompute(*, booking: Booking) -> list[BookingReminder]:
+    """Move the unsent reminders of a rescheduled booking to its new time.
+
+    Rows already ``sent`` stay as they are (that reminder went out for the old
+    time); ``cancelled`` rows stay cancelled. Every other row (scheduled, or
+    skipped because its time had passed or the phone was missing) gets
+    ``remind_at = new start - minutes`` and becomes ``scheduled`` again, or
+    ``skipped`` if that time has already passed. Runs in the reschedule's
+    transaction, which holds the booking's row lock, so no reminder pass can
+    claim one of these rows halfway through.
+    """
+    now = timezone.now()
+    reminders = list(
+        BookingReminder.objects.select_for_update()
+        .filter(booking=booking)
+        .exclude(status__in=[BookingReminder.Status.SENT, BookingReminder.Status.CANCELLED])
+    )
+    for reminder in reminders:
+        reminder.remind_at = booking.start_at - dt.timedelta(minutes=reminder.minutes_before)
+        reminder.status, reminder.last_error = _plan(
+            booking, reminder.channel, reminder.remind_at, now, REASON_PASSED_AT_RESCHEDULE
+        )
+        reminder.updated_at = now  # bulk_update does not apply auto_now
+    BookingReminder.objects.bulk_update(reminders, ["remind_at", "status", "last_error", "updated_at"])
+    return list(BookingReminder.objects.filter(booking=booking))
+
+
+@transaction.atomic
+def reminders_cancel(*, booking: Booking) -> int:
+    """Cancel the booking's scheduled reminders (booking cancelled, completed or no-show).
+
+    Returns how many were cancelled. A reminder already handed to the outbox
+    is not touched here: its notification's send task checks that the booking
+    is still confirmed and skips it otherwise.
+    """
+    return BookingReminder.objects.filter(booking=booking, status=BookingReminder.Status.SCHEDULED).update(
+        status=BookingReminder.Status.CANCELLED,
+        last_error=f"booking was {booking.status}",
+        updated_at=timezone.now(),
+    )
+
+
+def reminder_schedule_warnings(booking: Booking, reminders: Iterable[BookingReminder]) -> list[str]:
+    """What the booking response should say about reminders that will not (or cannot now) be sent.
+
+    A missing phone is final (the rows are skipped); a channel that is not
+    configured is only a warning, since the settings may be fixed before the
+    reminder is due (the send step skips it with the reason otherwise).
+    """
+    from .backends import channel_unavailable_reason
+
+    warnings = []
+    reminders = list(reminders)
+    for channel in reminder_channels(booking.event_type):
+        rows = [reminder for reminder in reminders if reminder.channel == channel]
+        if any(r.status == BookingReminder.Status.SKIPPED and r.last_error == _reason_no_phone(channel) for r in rows):
+            warnings.append(f"No attendee phone number: {channel} reminders will not be sent.")
+            continue
+        if any(r.status == BookingReminder.Status.SCHEDULED for r in rows):
+            unavailable = channel_unavailable_reason(channel, booking.brand)
+            if unavailable:
+                warnings.append(f"{channel} reminders cannot be sent at the moment: {unavailable}.")
+    return warnings
+
+
+# --- processing -----------------------------------------------------------------------
+
+
+def _due(now: dt.datetime, brand_id: int | None):
+    query = BookingReminder.objects.filter(status=BookingReminder.Status.SCHEDULED, remind_at__lte=now)
+    if brand_id is not None:
+        query = query.filter(booking__brand_id=brand_id)
+    return query
+
+
+def _finish(reminder_id: int, **fields: Any) -> bool:
+    """The claim: move a still-scheduled reminder to its outcome; False if someone else got there first."""
+    fields.setdefault("updated_at", timezone.now())
+    claimed = BookingReminder.objects.filter(pk=reminder_id, status=BookingReminder.Status.SCHEDULED).update(
+        attempts=F("attempts") + 1, **fields
+    )
+    return claimed == 1
+
+
+def _process_one(reminder_id: int, booking_id: int, now: dt.datetime) -> str | None:
+    """Claim and handle one due reminder; return its outcome, or None if another pass owns it."""
+    from .services import notification_queue
+
+    with transaction.atomic():
+        # Booking first, then reminder: the lock order of the booking services.
+        booking = (
+            Booking.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+            .select_related("event_type", "brand")
+            .filter(pk=booking_id)
+            .first()
+        )
+        if booking is None:
+            return None  # locked by a booking write or another pass: a later pass takes it
+        reminder = (
+            BookingReminder.objects.select_for_update(skip_locked=True)
+            .filter(pk=reminder_id, status=BookingReminder.Status.SCHEDULED, remind_at__lte=now)
+            .first()
+        )
+        if reminder is None:
+            return None
+        skip_reason = ""
+        if booking.status != BookingStatus.CONFIRMED:
+            skip_reason = _reason_not_confirmed(booking.status)
+        elif booking.start_at <= now:
+            skip_reason = REASON_SESSION_STARTED
+        elif not _recipient(booking, reminder.channel):
+            skip_reason = _reason_no_phone(reminder.channel)
+        if skip_reason:
+            return (
+                "skipped"
+                if _finish(reminder.pk, status=BookingReminder.Status.SKIPPED, last_error=skip_reason)
+                else None
+            )
+        if not _finish(reminder.pk, status=BookingReminder.Status.SENT, sent_at=timezone.now(), last_error=""):
+            return None
+        reminder.refresh_from_db()
+        notification_queue(
+            booking=booking,
+            kind="reminder",
+            channel=reminder.channel,
+            recipient=_recipient(booking, reminder.channel),
+            audience="attendee",
+            reminder=reminder,
+        )
+        return "sent"
+
+
+def _record_failure(reminder_id: int, error: Exception) -> None:
+    """Note a failed hand-over on a reminder that is still scheduled; give up after a few passes."""
+    message = f"{type(error).__name__}: {error}"[:2000]
+    with transaction.atomic():
+        reminder = BookingReminder.objects.filter(pk=reminder_id, status=BookingReminder.Status.SCHEDULED).first()
+        if reminder is None:
+            return
+        if reminder.attempts + 1 >= MAX_QUEUE_ATTEMPTS:
+            _finish(
+                reminder_id,
+                status=BookingReminder.Status.SKIPPED,
+                last_error=f"gave up after {MAX_QUEUE_ATTEMPTS} attempts: {message}",
+            )
+        else:
+            _finish(reminder_id, last_error=message)
+
+
+def reminders_process_due(*, now: dt.datetime | None = None, limit: int = 500, brand_id: int | None = None) -> dict:
+    """One pass over due reminders (``scheduled`` and ``remind_at <= now``), oldest first.
+
+    Safe to run any number of times concurrently (beat task, workers, cron
+    endpoints, the management command): each reminder is claimed in its own
+    transaction and handled by exactly one pass (see the module docstring).
+    A claimed reminder of a booking that is not ``confirmed`` (or whose session
+    has already started) is ``skipped`` with the reason; otherwise it is handed
+    to the notification outbox and marked ``sent``. A hand-over that raises is
+    counted as ``failed``, rolled back (the reminder stays scheduled for the
+    next pass) and given up after ``MAX_QUEUE_ATTEMPTS``. ``brand_id`` limits
+    the pass to one brand (the cron endpoints called with a brand's API key).
+
+    Returns ``{"processed", "sent", "skipped", "failed"}`` for the reminders
+    this pass handled; those another pass took are not counted.
+    """
+    now = now or timezone.now()
+    counts = {"processed": 0, "sent": 0, "skipped": 0, "failed": 0}
+    candidates = list(_due(now, brand_id).order_by("remind_at", "id").values_list("id", "booking_id")[:limit])
+    for reminder_id, booking_id in candidates:
+        try:
+            outcome = _process_one(reminder_id, booking_id, now)
+        except Exception as error:
+            logger.exception("Reminder %s could not be queued", reminder_id)
+            _record_failure(reminder_id, error)
+            outcome = "failed"
+        if outcome is None:
+            continue
+        counts[outcome] += 1
+        counts["processed"] += 1
+    if counts["processed"]:
+        logger.info("Reminder pass: %s", counts)
+    return counts
