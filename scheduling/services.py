@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.text import slugify
 
 from .models import ApiKey, Brand, DateOverride, EventType, Instructor, InstructorBrand, WeeklyAvailability
@@ -166,11 +167,19 @@ def availability_replace(
     return assignment
 
 
+def _check_event_type_slug(event_type: EventType) -> None:
+    """Name the field: the model's (brand, slug) constraint would report a model-wide error."""
+    taken = EventType.objects.filter(brand_id=event_type.brand_id, slug=event_type.slug).exclude(pk=event_type.pk)
+    if event_type.slug and taken.exists():
+        raise ValidationError({"slug": f"Another event type of this brand already uses the slug '{event_type.slug}'."})
+
+
 @transaction.atomic
 def event_type_create(*, brand: Brand, **fields: Any) -> EventType:
     if not fields.get("slug"):
         fields["slug"] = _unique_slug(EventType, fields.get("name", ""), brand=brand)
     event_type = EventType(brand=brand, **fields)
+    _check_event_type_slug(event_type)
     event_type.full_clean()
     event_type.save()
     return event_type
@@ -180,9 +189,28 @@ def event_type_create(*, brand: Brand, **fields: Any) -> EventType:
 def event_type_update(*, event_type: EventType, **fields: Any) -> EventType:
     for name, value in fields.items():
         setattr(event_type, name, value)
+    _check_event_type_slug(event_type)
     event_type.full_clean()
     event_type.save()
     return event_type
+
+
+@transaction.atomic
+def event_type_delete(*, event_type: EventType) -> bool:
+    """Delete an event type, or deactivate it when bookings refer to it.
+
+    Bookings keep their event type for history (the foreign key protects it),
+    so such a type is only switched off: it stops being offered but its
+    bookings, reminders and payments stay intact. Returns True if deleted.
+    """
+    try:
+        with transaction.atomic():
+            event_type.delete()
+    except ProtectedError:
+        if event_type.is_active:
+            event_type_update(event_type=event_type, is_active=False)
+        return False
+    return True
 
 
 @transaction.atomic

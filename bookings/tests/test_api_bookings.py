@@ -206,9 +206,7 @@ def test_idempotency_key_with_another_body_is_refused(api, booking_body):
 def test_create_needs_a_key(anonymous_api, booking_body):
     response = create(anonymous_api, booking_body())
     assert response.status_code == 401
-    bad = anonymous_api.post(
-        "/api/bookings", booking_body(), format="json", HTTP_AUTHORIZATION="Bearer nope.nope"
-    )
+    bad = anonymous_api.post("/api/bookings", booking_body(), format="json", HTTP_AUTHORIZATION="Bearer nope.nope")
     assert bad.status_code == 401
     assert Booking.objects.count() == 0
 
@@ -231,7 +229,10 @@ def test_calendar_feed_filters(api, public_api, booking_body, instructor, brand)
     create(api, booking_body())
     create(api, booking_body(start_at=iso(SLOT + dt.timedelta(days=1)), attendee_email="bob@example.com"))
     past = BookingFactory(
-        brand=brand, instructor=instructor, event_type=EventTypeFactory(brand=brand), start_at=NOW - dt.timedelta(days=2)
+        brand=brand,
+        instructor=instructor,
+        event_type=EventTypeFactory(brand=brand),
+        start_at=NOW - dt.timedelta(days=2),
     )
     feed = api.get(f"/api/bookings?instructorId={instructor.id}&upcomingOnly=true").json()
     assert feed["count"] == 2
