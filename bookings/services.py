@@ -38,6 +38,7 @@ STUDENT = "student"
 STAFF = "staff"
 API = "api"
 ACTORS = (STUDENT, STAFF, API)
+DEFAULT_CUTOFF_HOURS = InstructorBrand._meta.get_field("cancellation_cutoff_hours").default
 
 
 @dataclass
@@ -175,12 +176,15 @@ def _check_cutoff(booking: Booking, actor: str, assignment: InstructorBrand | No
     if actor != STUDENT:
         return
     if assignment is None:
-        assignment = InstructorBrand.objects.get(instructor_id=booking.instructor_id, brand_id=booking.brand_id)
-    cutoff = booking.start_at - dt.timedelta(hours=assignment.cancellation_cutoff_hours)
+        assignment = InstructorBrand.objects.filter(
+            instructor_id=booking.instructor_id, brand_id=booking.brand_id
+        ).first()
+    # An instructor removed from the brand keeps the default cutoff for the bookings left behind.
+    hours = assignment.cancellation_cutoff_hours if assignment else DEFAULT_CUTOFF_HOURS
+    cutoff = booking.start_at - dt.timedelta(hours=hours)
     if timezone.now() >= cutoff:
         raise CutoffPassed(
-            f"Changes are possible until {assignment.cancellation_cutoff_hours} hours before the session; "
-            f"the cutoff passed at {_iso(cutoff)}."
+            f"Changes are possible until {hours} hours before the session; the cutoff passed at {_iso(cutoff)}."
         )
 
 
@@ -400,7 +404,11 @@ def booking_reschedule(
             booking = _lock_booking(booking)
             if not booking.is_active:
                 raise InvalidTransition(f"A {booking.status} booking cannot be rescheduled.")
-            assignment = InstructorBrand.objects.get(instructor_id=booking.instructor_id, brand_id=booking.brand_id)
+            assignment = InstructorBrand.objects.filter(
+                instructor_id=booking.instructor_id, brand_id=booking.brand_id
+            ).first()
+            if assignment is None:
+                raise SlotUnavailable("The instructor no longer teaches for this brand; the booking cannot move.")
             _check_cutoff(booking, actor, assignment)
             end_at = _resolve_end(event_type=booking.event_type, start_at=start_at, end_at=end_at)
             previous_start_at, previous_end_at = booking.start_at, booking.end_at

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
-from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Local state of the embedded defaults: the SQLite file and the broker queue.
@@ -137,6 +136,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BookingStatusEnum": "bookings.models.BookingStatus",
+        "PaymentStatusEnum": "bookings.models.PaymentStatus",
+        "PaymentRecordStatusEnum": "bookings.models.Payment.Status",
+        "BookingTargetStatusEnum": ["confirmed", "completed", "cancelled", "no_show"],
+        "WaivedPaymentStatusEnum": ["waived"],
+        "PaymentResultStatusEnum": ["succeeded", "failed"],
+    },
 }
 
 # --- Celery -------------------------------------------------------------------
@@ -170,18 +177,18 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work is declared here and synced into django-celery-beat; the
 # notifications/webhooks apps add their entries (see their tasks modules).
 CELERY_BEAT_SCHEDULE: dict = {
-    # Send due booking reminders (notifications.reminder_tasks); a tick queued while workers
-    # were down expires, the next tick does the work.
+    # Send due booking reminders (notifications.reminder_tasks). "expire_seconds" (django-celery-beat):
+    # a tick queued while the workers were down expires; the next tick does the work.
     "process-due-reminders": {
         "task": "notifications.process_due_reminders",
         "schedule": crontab(minute="*"),
-        "options": {"expires": 50},
+        "options": {"expire_seconds": 50},
     },
     # Re-enqueue notifications left pending (broker down at commit, retry waits) or stuck sending.
     "notifications-sweep": {
         "task": "notifications.sweep_notifications",
         "schedule": crontab(minute="*"),
-        "options": {"expires": 50},
+        "options": {"expire_seconds": 50},
     },
 }
 

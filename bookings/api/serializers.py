@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import phonenumbers
 from rest_framework import serializers
 
 from bookings.links import manage_url
 from bookings.models import Booking, BookingStatus, Event, Payment
+from scheduling.api.serializers import normalise_phone
 from scheduling.validators import CURRENCY_CODES, available_timezones
-
-
-def normalise_phone(value: str) -> str:
-    """E.164 (``+4915112345678``); obvious forms with spaces, dashes or ``00`` are accepted."""
-    value = (value or "").strip()
-    if not value:
-        return ""
-    candidate = "+" + value[2:] if value.startswith("00") else value
-    try:
-        number = phonenumbers.parse(candidate, None)
-    except phonenumbers.NumberParseException:
-        raise serializers.ValidationError("Enter the number in international format, e.g. +4915112345678.") from None
-    if not phonenumbers.is_valid_number(number):
-        raise serializers.ValidationError("This is not a valid phone number.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class AwareDateTimeField(serializers.DateTimeField):

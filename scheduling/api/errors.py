@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -27,6 +28,9 @@ def exception_handler(exc, context):
         return response
     if isinstance(response.data, dict) and "detail" in response.data:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else None
-        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        if isinstance(exc, Http404):
+            code = "not_found"
+        else:
+            code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         response.data = {"detail": str(response.data["detail"]), "code": code}
     return response

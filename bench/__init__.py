@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` prints ratios side by side (never timed assertions in tests)."""
