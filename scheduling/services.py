@@ -33,10 +33,13 @@ def _unique_slug(model, base: str, **scope: Any) -> str:
 
 @transaction.atomic
 def brand_get_or_create(*, slug: str, name: str | None = None) -> tuple[Brand, bool]:
-    brand, created = Brand.objects.get_or_create(slug=slug, defaults={"name": name or slug.replace("-", " ").title()})
-    if created:
-        brand.full_clean()
-    return brand, created
+    brand = Brand.objects.filter(slug=slug).first()
+    if brand is not None:
+        return brand, False
+    brand = Brand(slug=slug, name=name or slug.replace("-", " ").title())
+    brand.full_clean()
+    brand.save()
+    return brand, True
 
 
 def api_key_create(*, brand: Brand, scope: str = ApiKey.Scope.SECRET, name: str = "") -> tuple[ApiKey, str]:
@@ -86,19 +89,24 @@ def instructor_unassign(*, instructor: Instructor, brand: Brand) -> None:
 @transaction.atomic
 def instructor_assign(*, instructor: Instructor, brand: Brand, **settings: Any) -> InstructorBrand:
     """Assign an instructor to a brand (idempotent); settings default as in SPEC.md."""
-    assignment, created = InstructorBrand.objects.get_or_create(instructor=instructor, brand=brand, defaults=settings)
-    if created:
+    assignment = InstructorBrand.objects.filter(instructor=instructor, brand=brand).first()
+    if assignment is None:
+        assignment = InstructorBrand(instructor=instructor, brand=brand, **settings)
         assignment.full_clean()
+        assignment.save()
     return assignment
 
 
 def _parse_time(value: Any, field: str) -> dt.time:
-    if isinstance(value, dt.time):
-        return value
-    try:
-        return dt.time.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError({field: f"'{value}' is not a time (HH:MM)."}) from None
+    """A local wall time; an offset makes no sense for a weekly range and is refused."""
+    if not isinstance(value, dt.time):
+        try:
+            value = dt.time.fromisoformat(str(value))
+        except ValueError:
+            raise ValidationError({field: f"'{value}' is not a time (HH:MM)."}) from None
+    if value.tzinfo is not None:
+        raise ValidationError({field: "Give a local time without an offset (HH:MM)."})
+    return value
 
 
 @transaction.atomic
@@ -113,8 +121,11 @@ def availability_replace(
 
     Atomic replace semantics: everything is validated before anything is
     written, and the transaction rolls back on any error, so a bad range
-    anywhere leaves the old schedule intact.
+    anywhere leaves the old schedule intact. The assignment row is locked so
+    two replaces at once run one after the other instead of interleaving.
     """
+    if assignment.pk:
+        InstructorBrand.objects.select_for_update().filter(pk=assignment.pk).values_list("pk", flat=True).first()
     for name in ASSIGNMENT_SETTINGS:
         if name in settings:
             setattr(assignment, name, settings[name])
@@ -129,7 +140,7 @@ def availability_replace(
             start_time=_parse_time(item["start"], f"weekly[{index}].start"),
             end_time=_parse_time(item["end"], f"weekly[{index}].end"),
         )
-        if not isinstance(row.weekday, int) or not 0 <= row.weekday <= 6:
+        if isinstance(row.weekday, bool) or not isinstance(row.weekday, int) or not 0 <= row.weekday <= 6:
             raise ValidationError({f"weekly[{index}].weekday": "Weekday is 0 (Monday) to 6 (Sunday)."})
         by_weekday.setdefault(row.weekday, []).append((row.start_time, row.end_time))
         weekly_rows.append(row)

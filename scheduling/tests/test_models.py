@@ -422,3 +422,48 @@ def test_availability_replace_replaces_everything(scheduled_assignment):
         [(4, NINE, NOON), (4, NOON, THREE_PM)],
         [(dt.date(2027, 1, 1), False, [{"start": "10:00", "end": "11:00"}])],
     )
+
+
+# --- service-level input checks ------------------------------------------------------
+
+
+def test_availability_replace_refuses_times_with_an_offset(db):
+    from scheduling.services import availability_replace
+    from scheduling.tests.factories import AssignmentFactory
+
+    assignment = AssignmentFactory()
+    with pytest.raises(ValidationError) as error:
+        availability_replace(
+            assignment=assignment,
+            settings={},
+            weekly=[{"weekday": 0, "start": "09:00+02:00", "end": "12:00"}],
+            overrides=[],
+        )
+    assert "weekly[0].start" in error.value.message_dict
+
+
+def test_availability_replace_refuses_boolean_weekday(db):
+    from scheduling.services import availability_replace
+    from scheduling.tests.factories import AssignmentFactory
+
+    assignment = AssignmentFactory()
+    with pytest.raises(ValidationError) as error:
+        availability_replace(
+            assignment=assignment,
+            settings={},
+            weekly=[{"weekday": True, "start": "09:00", "end": "12:00"}],
+            overrides=[],
+        )
+    assert "weekly[0].weekday" in error.value.message_dict
+    assert not assignment.weekly_ranges.exists()
+
+
+def test_instructor_assign_validates_before_writing(db):
+    from scheduling.models import InstructorBrand
+    from scheduling.services import instructor_assign
+    from scheduling.tests.factories import BrandFactory, InstructorFactory
+
+    with pytest.raises(ValidationError) as error:
+        instructor_assign(instructor=InstructorFactory(), brand=BrandFactory(), advance_booking_days=0)
+    assert "advance_booking_days" in error.value.message_dict
+    assert not InstructorBrand.objects.exists()
