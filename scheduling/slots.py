@@ -1,0 +1,408 @@
+"""Pure slot engine: which session start times can a student book?
+
+This module has no Django / ORM dependency (stdlib ``zoneinfo``, ``datetime``,
+``dataclasses`` and ``bisect`` only) so it can be unit- and property-tested in
+isolation and reused by the API, the booking service and management commands.
+
+Product rules
+=============
+
+* Availability is expressed in the instructor's IANA timezone as *wall-clock*
+  ranges: ``weekly[weekday]`` (0 = Monday) lists ``(start, end)`` local times.
+  ``overrides[local_date]`` REPLACES the weekly ranges of that local date; an
+  override with no ranges means "unavailable that date".
+* Slots are ``session_minutes`` long and start on a grid of
+  ``step = interval_minutes or session_minutes`` measured in wall-clock minutes
+  from each range's start. The grid restarts every local date, so a 09:00 range
+  yields a 09:00 local slot on both sides of a DST change.
+* A slot ``[S, E)`` is removed if it overlaps a busy interval widened by
+  ``buffer_minutes`` on BOTH sides (half-open intervals: a slot ending exactly
+  ``buffer_minutes`` before a booking starts is fine; with ``buffer_minutes=0``
+  back-to-back sessions are fine). Busy intervals may come in any timezone,
+  unsorted and overlapping; zero-length intervals block nothing.
+* ``S >= now + minimum_notice_minutes`` (this also removes the past) and
+  ``S <= now + advance_booking_days`` days (inclusive).
+* Only slots with ``window_start <= S < window_end`` are returned, sorted by
+  start, as UTC-aware datetimes.
+
+DST rule (exact)
+================
+
+Let ``tz`` be the instructor's zone and ``wall(t)`` the naive local wall-clock
+time of instant ``t``. For a naive wall time ``w`` define
+
+    ``resolve(w)`` = the FIRST instant at which the local clock reads ``>= w``.
+
+So an existing, unambiguous ``w`` resolves to its only instant; an ambiguous
+``w`` (fall-back) resolves to its first occurrence (``fold=0``); a ``w`` that
+does not exist (spring-forward gap) resolves to the transition instant, i.e. the
+first existing instant after it.
+
+For a range ``(rs, re)`` on local date ``d``:
+
+1. Grid candidates are the wall times ``w_k = d rs + k*step`` (k >= 0) with
+   ``w_k < d re``. A candidate whose wall time does not exist on ``d`` is
+   skipped. An ambiguous one is taken once, at its first occurrence
+   (``S_k = resolve(w_k)``, ``fold=0``); the second occurrence is never a
+   candidate.
+2. Spacing: walking the candidates of one range in order, a candidate is
+   dropped if it starts less than ``step`` (absolute time) after the previous
+   kept candidate. This only happens right after a spring-forward gap whose
+   length is not a multiple of ``step`` (e.g. Lord Howe's 30 minute shift, or
+   Berlin with a 45/90 minute grid) and guarantees that, when
+   ``step >= session``, the slots of a range never overlap.
+3. Containment: ``E = S + session_minutes`` (absolute time). The slot lies in
+   the range iff ALL of
+
+   * ``E <= resolve(d re)``            (absolute: inside the range's instants),
+   * ``wall(E).date() == d``           (never crosses local midnight),
+   * ``wall(E) <= d re``               (wall clock: ends by the range end).
+
+   ``S >= resolve(d rs)`` always holds by construction. The wall check is only
+   stricter than the absolute one when the range end itself falls in a
+   spring-forward gap: a slot ending exactly at the transition instant reads
+   e.g. 03:00 on the clock, which is after a 02:30 range end, so it is not
+   offered.
+
+Examples (Europe/Berlin, 60 minute sessions, range 01:00-04:00): on 2026-03-29
+(02:00 -> 03:00) the candidates are 01:00 CET and 03:00 CEST (02:00 does not
+exist), two slots, matching the two absolute hours of the range. On 2026-10-25
+(03:00 -> 02:00) the candidates are 01:00 CEST, 02:00 CEST (first occurrence)
+and 03:00 CET: the repeated 02:00 CET hour is not offered.
+
+Complexity (why one pass is linear)
+===================================
+
+* Only local dates intersecting ``[max(window_start, now + notice),
+  min(window_end, now + advance)]`` are visited (plus one guard day each side),
+  each with a constant number of grid candidates, so generating candidates is
+  ``O(days)``.
+* Busy intervals are converted to UTC, widened and filtered to the relevant
+  span in one ``O(B)`` pass, then sorted and merged once (``O(B log B)``).
+* Candidates are produced in increasing start order (dates ascending, ranges
+  sorted by start, and ``resolve`` is monotone), so a single pointer into the
+  merged busy list only ever moves forward: every candidate and every busy
+  interval is looked at a constant number of times. There is no per-slot scan
+  of the bookings. (If the caller passes overlapping ranges the pointer is
+  re-positioned with ``bisect`` and the result is sorted/de-duplicated.)
+
+``slot_is_offered`` runs the same engine on a one-microsecond window around the
+requested start, so it only visits the local dates around it and filters the
+busy intervals in one linear pass without sorting them all.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = ["Slot", "compute_slots", "slot_is_offered", "student_date_window"]
+
+_ONE_DAY = timedelta(days=1)
+_EPSILON = timedelta(microseconds=1)
+
+TimeRange = tuple[time, time]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable session: ``start`` inclusive, ``end`` exclusive, both UTC."""
+
+    start: datetime  # aware, UTC
+    end: datetime  # aware, UTC
+
+
+# --------------------------------------------------------------------------- #
+# helpers
+# --------------------------------------------------------------------------- #
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
+    """Naive local wall-clock time of ``instant`` in ``tz``."""
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def _resolve(wall: datetime, tz: ZoneInfo) -> datetime:
+    """First instant (UTC) at which the local clock reads ``>= wall``.
+
+    Existing wall time -> its (first, ``fold=0``) instant; wall time inside a
+    spring-forward gap -> the transition instant.
+    """
+    wall = wall.replace(fold=0)
+    first = wall.replace(tzinfo=tz).astimezone(UTC)
+    if _wall(first, tz) == wall:
+        return first
+    # In a gap: fold=0 and fold=1 use the offsets before/after the transition
+    # and land on both sides of it. Bisect on "clock reads >= wall".
+    other = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    lo, hi = min(first, other), max(first, other)
+    if _wall(hi, tz) < wall:  # pragma: no cover - defensive, not a real gap
+        return hi
+    while hi - lo > _EPSILON:
+        mid = lo + (hi - lo) // 2
+        if _wall(mid, tz) >= wall:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _normalize_ranges(ranges: Sequence[TimeRange], where: str) -> tuple[TimeRange, ...]:
+    out: list[TimeRange] = []
+    for item in ranges:
+        start, end = item
+        if not isinstance(start, time) or not isinstance(end, time):
+            raise TypeError(f"{where}: ranges must be (datetime.time, datetime.time)")
+        if start.tzinfo is not None or end.tzinfo is not None:
+            raise ValueError(f"{where}: range times must be naive local wall times")
+        start, end = start.replace(fold=0), end.replace(fold=0)
+        if not start < end:
+            raise ValueError(f"{where}: range start {start} must be before end {end}")
+        out.append((start, end))
+    out.sort()
+    return tuple(out)
+
+
+def _merge_busy(
+    busy: Iterable[tuple[datetime, datetime]],
+    buffer: timedelta,
+    lo: datetime,
+    hi: datetime,
+) -> tuple[list[datetime], list[datetime]]:
+    """Widen by ``buffer``, keep what can touch ``[lo, hi)``, sort, merge.
+
+    Returns parallel lists of merged (disjoint, increasing) starts and ends.
+    """
+    widened: list[tuple[datetime, datetime]] = []
+    for interval in busy:
+        b_start, b_end = interval
+        _require_aware("busy start", b_start)
+        _require_aware("busy end", b_end)
+        # Convert first: aware datetimes sharing a tzinfo compare and subtract
+        # as wall times (fold ignored), which is wrong across DST changes.
+        b_start, b_end = b_start.astimezone(UTC), b_end.astimezone(UTC)
+        if b_end < b_start:
+            raise ValueError(f"busy interval ends before it starts: {interval!r}")
+        s = b_start - buffer
+        e = b_end + buffer
+        if e <= s or e <= lo or s >= hi:
+            continue
+        widened.append((s, e))
+    widened.sort()
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for s, e in widened:
+        if ends and s <= ends[-1]:
+            if e > ends[-1]:
+                ends[-1] = e
+        else:
+            starts.append(s)
+            ends.append(e)
+    return starts, ends
+
+
+def _engine(
+    *,
+    weekly: Mapping[int, Sequence[TimeRange]],
+    overrides: Mapping[date, Sequence[TimeRange]],
+    timezone: str,
+    busy: Iterable[tuple[datetime, datetime]],
+    buffer_minutes: int,
+    minimum_notice_minutes: int,
+    advance_booking_days: int,
+    now: datetime,
+    session_minutes: int,
+    window_start: datetime,
+    window_end: datetime,
+    interval_minutes: int | None,
+) -> list[Slot]:
+    _require_aware("now", now)
+    _require_aware("window_start", window_start)
+    _require_aware("window_end", window_end)
+    if session_minutes <= 0:
+        raise ValueError("session_minutes must be positive")
+    if interval_minutes is not None and interval_minutes <= 0:
+        raise ValueError("interval_minutes must be positive")
+    if buffer_minutes < 0 or minimum_notice_minutes < 0 or advance_booking_days < 0:
+        raise ValueError("buffer, notice and advance window must not be negative")
+    tz = ZoneInfo(timezone)
+
+    session = timedelta(minutes=session_minutes)
+    step = timedelta(minutes=interval_minutes or session_minutes)
+    now = now.astimezone(UTC)
+    window_end = window_end.astimezone(UTC)
+    earliest = max(window_start.astimezone(UTC), now + timedelta(minutes=minimum_notice_minutes))
+    latest = now + timedelta(days=advance_booking_days)  # inclusive
+    last_start = min(window_end - _EPSILON, latest)  # inclusive bound on S
+    if earliest > last_start:
+        # Still validate the busy input so bad data does not go unnoticed.
+        _merge_busy(busy, timedelta(minutes=buffer_minutes), earliest, earliest)
+        return []
+
+    busy_starts, busy_ends = _merge_busy(busy, timedelta(minutes=buffer_minutes), earliest, last_start + session)
+    n_busy = len(busy_starts)
+
+    weekly_norm: dict[int, tuple[TimeRange, ...]] = {}
+    for weekday, ranges in weekly.items():
+        if weekday not in range(7):
+            raise ValueError(f"weekday must be 0..6 (0=Monday), got {weekday!r}")
+        weekly_norm[weekday] = _normalize_ranges(ranges, f"weekly[{weekday}]")
+
+    out: list[Slot] = []
+    pointer = 0
+    previous_start: datetime | None = None
+    needs_sort = False
+
+    day = _wall(earliest, tz).date() - _ONE_DAY
+    last_day = _wall(last_start, tz).date() + _ONE_DAY
+    while day <= last_day:
+        if day in overrides:
+            ranges = _normalize_ranges(overrides[day], f"overrides[{day}]")
+        else:
+            ranges = weekly_norm.get(day.weekday(), ())
+        for range_start, range_end in ranges:
+            end_wall = datetime.combine(day, range_end)
+            end_instant = _resolve(end_wall, tz)
+            wall = datetime.combine(day, range_start)
+            kept: datetime | None = None
+            while wall < end_wall:
+                start = wall.replace(tzinfo=tz).astimezone(UTC)  # fold=0
+                candidate_wall = wall
+                wall += step
+                if _wall(start, tz) != candidate_wall:
+                    continue  # does not exist (spring-forward gap)
+                if kept is not None and start < kept + step:
+                    continue  # spacing rule after a gap
+                kept = start
+                end = start + session
+                if end > end_instant:
+                    break
+                end_local = _wall(end, tz)
+                if end_local > end_wall or end_local.date() != day:
+                    break
+                if start < earliest or start > last_start:
+                    continue
+                # Sweep the merged busy intervals with a forward-only pointer.
+                if previous_start is not None and start < previous_start:
+                    needs_sort = True  # only with overlapping input ranges
+                    pointer = bisect.bisect_right(busy_ends, start)
+                previous_start = start
+                while pointer < n_busy and busy_ends[pointer] <= start:
+                    pointer += 1
+                if pointer < n_busy and busy_starts[pointer] < end:
+                    continue
+                out.append(Slot(start, end))
+        day += _ONE_DAY
+
+    if needs_sort:
+        out = sorted(set(out), key=lambda slot: (slot.start, slot.end))
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# public API
+# --------------------------------------------------------------------------- #
+
+
+def compute_slots(
+    *,
+    weekly: Mapping[int, Sequence[TimeRange]],
+    overrides: Mapping[date, Sequence[TimeRange]],
+    timezone: str,
+    busy: Iterable[tuple[datetime, datetime]],
+    buffer_minutes: int,
+    minimum_notice_minutes: int,
+    advance_booking_days: int,
+    now: datetime,
+    session_minutes: int,
+    window_start: datetime,
+    window_end: datetime,
+    interval_minutes: int | None = None,
+) -> list[Slot]:
+    """Free slots with ``window_start <= slot.start < window_end``.
+
+    See the module docstring for the exact rules. Returns a list sorted by
+    start; every ``Slot`` holds UTC-aware datetimes.
+    """
+    return _engine(
+        weekly=weekly,
+        overrides=overrides,
+        timezone=timezone,
+        busy=busy,
+        buffer_minutes=buffer_minutes,
+        minimum_notice_minutes=minimum_notice_minutes,
+        advance_booking_days=advance_booking_days,
+        now=now,
+        session_minutes=session_minutes,
+        window_start=window_start,
+        window_end=window_end,
+        interval_minutes=interval_minutes,
+    )
+
+
+def slot_is_offered(
+    *,
+    start: datetime,
+    end: datetime,
+    weekly: Mapping[int, Sequence[TimeRange]],
+    overrides: Mapping[date, Sequence[TimeRange]],
+    timezone: str,
+    busy: Iterable[tuple[datetime, datetime]],
+    buffer_minutes: int,
+    minimum_notice_minutes: int,
+    advance_booking_days: int,
+    now: datetime,
+    session_minutes: int,
+    interval_minutes: int | None = None,
+) -> bool:
+    """True iff ``(start, end)`` is exactly a slot ``compute_slots`` would offer.
+
+    Cheap: evaluates only the local dates around ``start`` (a one-microsecond
+    window) and filters ``busy`` in a single pass.
+    """
+    _require_aware("start", start)
+    _require_aware("end", end)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # see _merge_busy
+    if end - start != timedelta(minutes=session_minutes):
+        return False
+    slots = _engine(
+        weekly=weekly,
+        overrides=overrides,
+        timezone=timezone,
+        busy=busy,
+        buffer_minutes=buffer_minutes,
+        minimum_notice_minutes=minimum_notice_minutes,
+        advance_booking_days=advance_booking_days,
+        now=now,
+        session_minutes=session_minutes,
+        window_start=start,
+        window_end=start + _EPSILON,
+        interval_minutes=interval_minutes,
+    )
+    return Slot(start, end) in slots
+
+
+def student_date_window(*, start_date: date, days: int, timezone: str) -> tuple[datetime, datetime]:
+    """UTC instants of local midnight at ``start_date`` and ``start_date + days``.
+
+    Computed in ``timezone`` (e.g. the student's), DST-correct. If a local
+    midnight does not exist (e.g. America/Santiago on 2026-09-06) the first
+    existing instant after it is used; an ambiguous midnight uses its first
+    occurrence.
+    """
+    if days < 0:
+        raise ValueError("days must not be negative")
+    tz = ZoneInfo(timezone)
+    first = _resolve(datetime.combine(start_date, time(0)), tz)
+    last = _resolve(datetime.combine(start_date + timedelta(days=days), time(0)), tz)
+    return first, last
