@@ -21,3 +21,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # (which sets CELERY_EAGER=0 in the worker's environment).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = False
+
+# Tests never reach a real provider, whatever `.env` or the shell say: provider
+# credentials are blank unless TEST_PROVIDERS_FROM_ENV=1 (set only for the
+# worker that the integration test starts, pointed at in-process stand-ins).
+# Email without credentials goes to the in-memory outbox (notifications.backends).
+if not env.bool("TEST_PROVIDERS_FROM_ENV", default=False):
+    RESEND_API_KEY = ""
+    TWILIO_ACCOUNT_SID = TWILIO_AUTH_TOKEN = TWILIO_FROM_NUMBER = TWILIO_WHATSAPP_FROM = ""
+NOTIFICATIONS_LOCAL_BACKEND = "memory"

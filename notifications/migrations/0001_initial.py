@@ -6,83 +6,172 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('bookings', '0003_events_idempotency'),
+        ("bookings", "0003_events_idempotency"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BookingReminder',
+            name="BookingReminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'Sms'), ('whatsapp', 'Whatsapp')], max_length=16)),
-                ('minutes_before', models.PositiveIntegerField()),
-                ('remind_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('sent', 'Sent'), ('skipped', 'Skipped'), ('cancelled', 'Cancelled')], default='scheduled', max_length=16)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True, help_text='Why it was skipped or failed.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('booking', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='bookings.booking')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("sms", "Sms"), ("whatsapp", "Whatsapp")], max_length=16
+                    ),
+                ),
+                ("minutes_before", models.PositiveIntegerField()),
+                ("remind_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("sent", "Sent"),
+                            ("skipped", "Skipped"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="scheduled",
+                        max_length=16,
+                    ),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True, help_text="Why it was skipped or failed.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reminders", to="bookings.booking"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['remind_at', 'id'],
+                "ordering": ["remind_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('confirmation', 'Booking confirmation (attendee)'), ('host_new_booking', 'New booking (host/team)'), ('cancellation', 'Cancellation'), ('reschedule', 'Reschedule'), ('reminder', 'Reminder')], max_length=32)),
-                ('audience', models.CharField(choices=[('attendee', 'Attendee'), ('host', 'Host')], default='attendee', max_length=16)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'Sms'), ('whatsapp', 'Whatsapp')], max_length=16)),
-                ('recipient', models.CharField(max_length=254)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Skipped')], db_index=True, default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('provider_message_id', models.CharField(blank=True, max_length=100)),
-                ('last_error', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('booking', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='bookings.booking')),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='notifications', to='bookings.event')),
-                ('reminder', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='notification', to='notifications.bookingreminder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("confirmation", "Booking confirmation (attendee)"),
+                            ("host_new_booking", "New booking (host/team)"),
+                            ("cancellation", "Cancellation"),
+                            ("reschedule", "Reschedule"),
+                            ("reminder", "Reminder"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[("attendee", "Attendee"), ("host", "Host")], default="attendee", max_length=16
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("sms", "Sms"), ("whatsapp", "Whatsapp")], max_length=16
+                    ),
+                ),
+                ("recipient", models.CharField(max_length=254)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("provider_message_id", models.CharField(blank=True, max_length=100)),
+                ("last_error", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="notifications", to="bookings.booking"
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="notifications",
+                        to="bookings.event",
+                    ),
+                ),
+                (
+                    "reminder",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="notification",
+                        to="notifications.bookingreminder",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationAttempt',
+            name="NotificationAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('succeeded', models.BooleanField()),
-                ('provider_message_id', models.CharField(blank=True, max_length=100)),
-                ('error', models.TextField(blank=True)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('notification', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='notifications.notification')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("succeeded", models.BooleanField()),
+                ("provider_message_id", models.CharField(blank=True, max_length=100)),
+                ("error", models.TextField(blank=True)),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "notification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="notifications.notification",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['notification', 'number'],
+                "ordering": ["notification", "number"],
             },
         ),
         migrations.AddIndex(
-            model_name='bookingreminder',
-            index=models.Index(fields=['status', 'remind_at'], name='reminder_due'),
+            model_name="bookingreminder",
+            index=models.Index(fields=["status", "remind_at"], name="reminder_due"),
         ),
         migrations.AddConstraint(
-            model_name='bookingreminder',
-            constraint=models.UniqueConstraint(fields=('booking', 'channel', 'minutes_before'), name='unique_booking_reminder'),
+            model_name="bookingreminder",
+            constraint=models.UniqueConstraint(
+                fields=("booking", "channel", "minutes_before"), name="unique_booking_reminder"
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='notification_due'),
+            model_name="notification",
+            index=models.Index(fields=["status", "next_attempt_at"], name="notification_due"),
         ),
     ]

@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0001_initial'),
+        ("scheduling", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='eventtype',
-            name='currency',
-            field=models.CharField(default='EUR', max_length=3, validators=[scheduling.validators.validate_currency]),
+            model_name="eventtype",
+            name="currency",
+            field=models.CharField(default="EUR", max_length=3, validators=[scheduling.validators.validate_currency]),
         ),
     ]

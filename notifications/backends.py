@@ -1,0 +1,346 @@
+"""Delivery backends: one small class per way of sending a message.
+
+A backend takes an :class:`OutgoingMessage` (already rendered, sender already
+resolved) and returns the provider's message id, or raises
+:class:`PermanentError` (retrying cannot help: invalid number, validation
+error, bad credentials) or :class:`TemporaryError` (try again later: 5xx,
+429, timeouts, connection errors). The caller (``notifications.services``)
+turns those into the notification's status and its retry schedule.
+
+Which backend sends a channel is decided by settings (:func:`backend_for`):
+
+* email: :class:`ResendEmailBackend` when ``RESEND_API_KEY`` is set, else
+  ``NOTIFICATIONS_LOCAL_BACKEND`` (``console`` locally, ``memory`` in tests);
+* SMS / WhatsApp: :class:`TwilioSmsBackend` when ``TWILIO_ACCOUNT_SID`` and
+  ``TWILIO_AUTH_TOKEN`` are set and there is a sender (the brand's
+  ``sms_from``/``whatsapp_from`` or ``TWILIO_FROM_NUMBER``/``TWILIO_WHATSAPP_FROM``);
+  otherwise the channel is *not configured* (a warning, not a console print);
+* ``NOTIFICATIONS_BACKENDS`` (``{"sms": "memory"}``...) forces a backend for
+  a channel, e.g. in tests.
+
+Both SDKs are the real ones, pointed at ``RESEND_API_URL`` / ``TWILIO_API_URL``,
+so the devtools stand-ins can receive their requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
+from typing import Protocol
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+EMAIL = "email"
+SMS = "sms"
+WHATSAPP = "whatsapp"
+WHATSAPP_PREFIX = "whatsapp:"
+TEXT_CHANNEL_NAMES = {SMS: "SMS", WHATSAPP: "WhatsApp"}
+
+
+class DeliveryError(Exception):
+    """A provider refused or could not take the message; ``str()`` is what the log shows."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class PermanentError(DeliveryError):
+    """Retrying the same message cannot succeed (4xx: invalid recipient, validation, auth)."""
+
+
+class TemporaryError(DeliveryError):
+    """The provider may accept the same message later (5xx, 429, timeout, connection)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    channel: str
+    to: str
+    sender: str
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    reply_to: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    idempotency_key: str = ""
+    """Resend ``Idempotency-Key``: the same key never sends a second email."""
+
+
+class Backend(Protocol):
+    name: str
+
+    def send(self, message: OutgoingMessage) -> str:
+        """Hand the message to the provider; return its message id."""
+
+
+# --- email: Resend --------------------------------------------------------------
+
+
+_resend_lock = threading.Lock()
+_resend_clients: dict[float, object] = {}
+
+
+def _resend_http_client(timeout: float):
+    import resend
+
+    with _resend_lock:
+        client = _resend_clients.get(timeout)
+        if client is None:
+            client = _resend_clients[timeout] = resend.RequestsClient(timeout=timeout)
+        return client
+
+
+class ResendEmailBackend:
+    """Email through the ``resend`` SDK.
+
+    The SDK keeps its key, base URL and HTTP client in module globals that it
+    reads on every request (see ``devtools/README.md``), so they are set before
+    each send; every process uses the same values, so concurrent sends agree.
+    """
+
+    name = "resend"
+
+    def __init__(self, *, api_key: str, api_url: str, timeout: float):
+        self.api_key = api_key
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+
+    def send(self, message: OutgoingMessage) -> str:
+        import resend
+        from resend.exceptions import ResendError
+
+        resend.api_key = self.api_key
+        resend.api_url = self.api_url
+        resend.default_http_client = _resend_http_client(self.timeout)
+        params: dict = {
+            "from": message.sender,
+            "to": [message.to],
+            "subject": message.subject,
+            "html": message.html,
+            "text": message.text,
+        }
+        if message.reply_to:
+            params["reply_to"] = [message.reply_to]
+        if message.attachments:
+            params["attachments"] = [
+                {
+                    "filename": attachment.filename,
+                    "content": base64.b64encode(attachment.content).decode("ascii"),
+                    "content_type": attachment.content_type,
+                }
+                for attachment in message.attachments
+            ]
+        options = {"idempotency_key": message.idempotency_key} if message.idempotency_key else None
+        try:
+            result = resend.Emails.send(params, options=options)
+        except ResendError as error:
+            raise _resend_error(error) from error
+        return str(result["id"])
+
+
+def _resend_error(error) -> DeliveryError:
+    try:
+        status = int(error.code)
+    except (TypeError, ValueError):
+        status = 500
+    error_type = str(getattr(error, "error_type", "") or "")
+    text = f"Resend {status} {error_type}: {error.message}".replace("  ", " ")
+    # 409 concurrent_idempotent_requests: the first request with this key is still running.
+    if status >= 500 or status in (408, 429) or error_type in ("HttpClientError", "concurrent_idempotent_requests"):
+        return TemporaryError(text, status=status, code=error_type)
+    return PermanentError(text, status=status, code=error_type)
+
+
+# --- SMS and WhatsApp: Twilio ------------------------------------------------------
+
+
+_twilio_lock = threading.Lock()
+_twilio_clients: dict[tuple, object] = {}
+
+
+def _twilio_client(account_sid: str, auth_token: str, api_url: str, timeout: float):
+    """One SDK client per credentials and base URL (it pools HTTP connections)."""
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    key = (account_sid, auth_token, api_url, timeout)
+    with _twilio_lock:
+        client = _twilio_clients.get(key)
+        if client is None:
+            client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+            client.api.base_url = api_url
+            _twilio_clients[key] = client
+        return client
+
+
+def whatsapp_address(number: str) -> str:
+    return number if number.startswith(WHATSAPP_PREFIX) else f"{WHATSAPP_PREFIX}{number}"
+
+
+class TwilioSmsBackend:
+    """SMS and WhatsApp through the ``twilio`` SDK's Messages API.
+
+    WhatsApp is the same API with ``whatsapp:``-prefixed addresses. Twilio has
+    no idempotency key for messages: a timeout after Twilio accepted a message
+    can, on retry, send it twice (documented in ``docs/notifications.md``).
+    """
+
+    name = "twilio"
+
+    def __init__(self, *, account_sid: str, auth_token: str, api_url: str, timeout: float):
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+
+    def send(self, message: OutgoingMessage) -> str:
+        import requests
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        to, sender = message.to, message.sender
+        if message.channel == WHATSAPP:
+            to, sender = whatsapp_address(to), whatsapp_address(sender)
+        client = _twilio_client(self.account_sid, self.auth_token, self.api_url, self.timeout)
+        try:
+            sent = client.messages.create(to=to, from_=sender, body=message.text)
+        except TwilioRestException as error:
+            text = f"Twilio {error.status} (code {error.code}): {error.msg}"
+            if error.status >= 500 or error.status == 429:
+                raise TemporaryError(text, status=error.status, code=error.code) from error
+            raise PermanentError(text, status=error.status, code=error.code) from error
+        except requests.RequestException as error:
+            raise TemporaryError(f"Twilio unreachable: {type(error).__name__}: {error}") from error
+        except TwilioException as error:
+            raise TemporaryError(f"Twilio: {error}") from error
+        return str(sent.sid)
+
+
+# --- local backends ----------------------------------------------------------------
+
+
+class ConsoleBackend:
+    """Logs the message (``make run`` without credentials shows it in the worker output)."""
+
+    name = "console"
+
+    def send(self, message: OutgoingMessage) -> str:
+        message_id = f"console-{uuid.uuid4()}"
+        attachments = ", ".join(a.filename for a in message.attachments) or "none"
+        logger.info(
+            "[%s] to=%s from=%s subject=%r attachments=%s id=%s\n%s",
+            message.channel,
+            message.to,
+            message.sender,
+            message.subject,
+            attachments,
+            message_id,
+            message.text,
+        )
+        return message_id
+
+
+outbox: list[OutgoingMessage] = []
+"""Messages "sent" by :class:`MemoryBackend`, in order (tests clear it)."""
+
+_memory_ids = itertools.count(1)
+
+
+class MemoryBackend:
+    """Keeps messages in :data:`outbox`; the test settings select it when nothing else is configured."""
+
+    name = "memory"
+
+    def send(self, message: OutgoingMessage) -> str:
+        outbox.append(message)
+        return f"memory-{next(_memory_ids)}"
+
+
+# --- selection ---------------------------------------------------------------------
+
+
+def _timeout() -> float:
+    return float(getattr(settings, "NOTIFICATIONS_PROVIDER_TIMEOUT", 10))
+
+
+def _twilio_credentials() -> bool:
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
+def _build(name: str) -> Backend:
+    if name == "resend":
+        return ResendEmailBackend(api_key=settings.RESEND_API_KEY, api_url=settings.RESEND_API_URL, timeout=_timeout())
+    if name == "twilio":
+        return TwilioSmsBackend(
+            account_sid=settings.TWILIO_ACCOUNT_SID,
+            auth_token=settings.TWILIO_AUTH_TOKEN,
+            api_url=settings.TWILIO_API_URL,
+            timeout=_timeout(),
+        )
+    if name == "console":
+        return ConsoleBackend()
+    if name == "memory":
+        return MemoryBackend()
+    raise ValueError(f"Unknown notification backend '{name}' (resend, twilio, console or memory).")
+
+
+def _backend_name(channel: str) -> str | None:
+    choice = dict(getattr(settings, "NOTIFICATIONS_BACKENDS", {}) or {}).get(channel, "auto")
+    if choice != "auto":
+        return choice
+    if channel == EMAIL:
+        return "resend" if settings.RESEND_API_KEY else getattr(settings, "NOTIFICATIONS_LOCAL_BACKEND", "console")
+    return "twilio" if _twilio_credentials() else None
+
+
+def sender_for(channel: str, brand) -> str:
+    """The brand's sender identity for ``channel``, falling back to the global settings."""
+    if channel == EMAIL:
+        default_name, default_address = parseaddr(settings.RESEND_FROM_EMAIL)
+        name = (brand.from_name if brand else "") or default_name
+        address = (brand.from_email if brand else "") or default_address
+        return formataddr((name, address)) if name else address
+    if channel == WHATSAPP:
+        return (brand.whatsapp_from if brand else "") or settings.TWILIO_WHATSAPP_FROM
+    return (brand.sms_from if brand else "") or settings.TWILIO_FROM_NUMBER
+
+
+def channel_unavailable_reason(channel: str, brand=None) -> str | None:
+    """Why ``channel`` cannot be attempted for ``brand`` (``None``: it can).
+
+    Email always can: without Resend credentials it goes to the local backend.
+    """
+    name = _backend_name(channel)
+    if channel == EMAIL:
+        return None
+    label = TEXT_CHANNEL_NAMES.get(channel, channel)
+    if name is None:
+        return f"{label} is not configured (TWILIO_* settings)"
+    if name == "twilio" and not sender_for(channel, brand):
+        setting = "TWILIO_WHATSAPP_FROM" if channel == WHATSAPP else "TWILIO_FROM_NUMBER"
+        return f"{label} is not configured (no sender: set {setting} or the brand's sender)"
+    return None
+
+
+def backend_for(channel: str, brand=None) -> Backend | None:
+    """The backend that sends ``channel`` now, or ``None`` when it is not configured."""
+    if channel_unavailable_reason(channel, brand):
+        return None
+    name = _backend_name(channel)
+    return _build(name) if name else None

@@ -1,0 +1,150 @@
+"""Who gets what when a booking changes (SPEC.md, Notifications).
+
+| event               | attendee                                                   | host/team                  |
+|---------------------|------------------------------------------------------------|----------------------------|
+| booking.created     | confirmation email (``send_email_confirmation``),          | new-booking email          |
+|                     | SMS confirmation (``send_sms_confirmation`` + a phone)      |                            |
+| booking.confirmed   | confirmation email (+ SMS, same conditions)                 | -                          |
+| booking.cancelled   | cancellation email                                         | cancellation email         |
+| booking.rescheduled | reschedule email                                           | reschedule email           |
+
+Host/team = the event type's ``booking_notification_emails`` plus the
+instructor's email, once each (case-insensitive).
+
+The receivers run inside the booking transaction (``bookings.signals``): they
+only write Notification rows (``notification_queue`` enqueues after commit)
+and return warnings for what cannot be attempted. Those messages are still
+logged, as ``skipped`` rows with the reason, so staff see them in the admin
+and can resend once the phone number or the Twilio settings are there.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from bookings import signals
+from bookings.models import Booking, Event
+
+from .backends import channel_unavailable_reason
+from .models import Channel, Notification
+from .services import notification_queue, notification_record_skipped
+
+logger = logging.getLogger(__name__)
+
+Kind = Notification.Kind
+ATTENDEE = Notification.Audience.ATTENDEE
+HOST = Notification.Audience.HOST
+
+NO_PHONE_WARNING = "SMS confirmation not sent: the booking has no phone number"
+
+
+def host_recipients(booking: Booking) -> list[str]:
+    """``booking_notification_emails`` then the instructor's email, without repeats.
+
+    The addresses are validated when the event type is saved; one that slipped
+    past (a raw ``UPDATE``) is logged and left out rather than failing the booking.
+    """
+    addresses = [*(booking.event_type.booking_notification_emails or []), booking.instructor.email]
+    recipients: list[str] = []
+    seen: set[str] = set()
+    for address in addresses:
+        address = str(address).strip()
+        if not address or address.lower() in seen:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            logger.error("Event type %s: skipping invalid host address %r", booking.event_type_id, address)
+            continue
+        seen.add(address.lower())
+        recipients.append(address)
+    return recipients
+
+
+def _attendee_email(booking: Booking, event: Event, kind: str) -> None:
+    notification_queue(
+        booking=booking,
+        kind=kind,
+        channel=Channel.EMAIL,
+        recipient=booking.attendee_email,
+        audience=ATTENDEE,
+        event=event,
+    )
+
+
+def _host_emails(booking: Booking, event: Event, kind: str) -> None:
+    for address in host_recipients(booking):
+        notification_queue(
+            booking=booking, kind=kind, channel=Channel.EMAIL, recipient=address, audience=HOST, event=event
+        )
+
+
+def _confirmation(booking: Booking, event: Event) -> list[str]:
+    """The attendee's confirmation email and SMS, as the event type asks; warnings for the SMS."""
+    event_type = booking.event_type
+    if event_type.send_email_confirmation:
+        _attendee_email(booking, event, Kind.CONFIRMATION)
+    if not event_type.send_sms_confirmation:
+        return []
+    phone = booking.attendee_phone.strip()
+    unavailable = channel_unavailable_reason(Channel.SMS, booking.brand)
+    if phone and not unavailable:
+        notification_queue(
+            booking=booking,
+            kind=Kind.CONFIRMATION,
+            channel=Channel.SMS,
+            recipient=phone,
+            audience=ATTENDEE,
+            event=event,
+        )
+        return []
+    warning = NO_PHONE_WARNING if not phone else f"SMS confirmation not sent: {unavailable}"
+    notification_record_skipped(
+        booking=booking,
+        kind=Kind.CONFIRMATION,
+        channel=Channel.SMS,
+        recipient=phone,
+        reason=warning,
+        audience=ATTENDEE,
+        event=event,
+    )
+    return [warning]
+
+
+def on_booking_created(sender, *, booking: Booking, event: Event, **kwargs) -> list[str]:
+    warnings = _confirmation(booking, event)
+    _host_emails(booking, event, Kind.HOST_NEW_BOOKING)
+    return warnings
+
+
+def on_booking_confirmed(sender, *, booking: Booking, event: Event, **kwargs) -> list[str]:
+    return _confirmation(booking, event)
+
+
+def on_booking_cancelled(sender, *, booking: Booking, event: Event, **kwargs) -> list[str]:
+    _attendee_email(booking, event, Kind.CANCELLATION)
+    _host_emails(booking, event, Kind.CANCELLATION)
+    return []
+
+
+def on_booking_rescheduled(sender, *, booking: Booking, event: Event, **kwargs) -> list[str]:
+    _attendee_email(booking, event, Kind.RESCHEDULE)
+    _host_emails(booking, event, Kind.RESCHEDULE)
+    return []
+
+
+RECEIVERS = (
+    (signals.booking_created, on_booking_created),
+    (signals.booking_confirmed, on_booking_confirmed),
+    (signals.booking_cancelled, on_booking_cancelled),
+    (signals.booking_rescheduled, on_booking_rescheduled),
+)
+
+
+def connect() -> None:
+    """Subscribe to the booking signals (called from ``NotificationsConfig.ready``)."""
+    for signal, receiver in RECEIVERS:
+        signal.connect(receiver, sender=Booking, dispatch_uid=f"notifications.{receiver.__name__}")

@@ -1,0 +1,165 @@
+"""The notification log and reminder list in the admin: filters, search, inline attempts, resend, scoping."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from notifications import backends, services
+from notifications.models import BookingReminder, Notification
+from notifications.tests.factories import NOW, book, bookable
+from scheduling.services import staff_user_create
+from scheduling.tests.factories import BrandFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:notifications_notification_changelist"
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world():
+    """Two brands, a booking each, their notifications sent (one failed) to the memory outbox."""
+    acme, globex = BrandFactory(slug="acme", name="Acme"), BrandFactory(slug="globex", name="Globex")
+    acme_booking = book(*bookable(acme), email="ada@acme.test").booking
+    globex_booking = book(*bookable(globex), email="bob@globex.test").booking
+    for row in Notification.objects.all():
+        services.notification_send(notification_id=row.pk)
+    failed = Notification.objects.get(recipient="ada@acme.test")
+    failed.status, failed.last_error = "failed", "Resend 422 validation_error: bad address"
+    failed.save()
+    return {"acme": acme, "globex": globex, "acme_booking": acme_booking, "globex_booking": globex_booking}
+
+
+@pytest.fixture
+def superuser_client(django_user_model) -> Client:
+    client = Client()
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
+def staff_client(world) -> Client:
+    client = Client()
+    client.force_login(staff_user_create(username="alice", password="pw", brands=[world["acme"]]))
+    return client
+
+
+def listed(response) -> list[Notification]:
+    return list(response.context["cl"].result_list)
+
+
+def test_the_log_lists_every_notification_with_its_status(superuser_client, world):
+    response = superuser_client.get(reverse(CHANGELIST))
+
+    assert response.status_code == 200
+    assert len(listed(response)) == Notification.objects.count() == 4
+    assert b"bad address" in response.content
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"status__exact": "failed"}, {"ada@acme.test"}),
+        ({"kind__exact": "confirmation"}, {"ada@acme.test", "bob@globex.test"}),
+        ({"channel__exact": "sms"}, set()),
+        ({"audience__exact": "attendee", "status__exact": "sent"}, {"bob@globex.test"}),
+        ({"q": "globex.test"}, {"bob@globex.test"}),
+    ],
+)
+def test_filters_and_search(superuser_client, world, query, expected):
+    response = superuser_client.get(reverse(CHANGELIST), query)
+    assert {row.recipient for row in listed(response) if row.audience == "attendee"} == expected
+
+
+def test_filter_by_brand_and_search_by_booking_uid(superuser_client, world):
+    by_brand = superuser_client.get(reverse(CHANGELIST), {"brand": world["globex"].pk})
+    by_uid = superuser_client.get(reverse(CHANGELIST), {"q": str(world["acme_booking"].uid)})
+
+    assert {row.booking_id for row in listed(by_brand)} == {world["globex_booking"].pk}
+    assert {row.booking_id for row in listed(by_uid)} == {world["acme_booking"].pk}
+
+
+def test_filter_by_created_date(superuser_client, world):
+    # The parameters of the "created at" filter's "Today" choice.
+    today = {"created_at__gte": "2026-12-01 00:00:00+00:00", "created_at__lt": "2026-12-02 00:00:00+00:00"}
+    later = {"created_at__gte": "2026-12-02 00:00:00+00:00"}
+    today = superuser_client.get(reverse(CHANGELIST), today)
+    later = superuser_client.get(reverse(CHANGELIST), later)
+    assert len(listed(today)) == 4 and listed(later) == []
+
+
+def test_the_detail_page_shows_the_attempts_read_only(superuser_client, world):
+    row = Notification.objects.get(recipient="bob@globex.test")
+    response = superuser_client.get(reverse("admin:notifications_notification_change", args=[row.pk]))
+
+    assert response.status_code == 200
+    assert b"memory-" in response.content  # the attempt's provider message id
+    assert b'name="_save"' not in response.content
+    (attempts,) = response.context["inline_admin_formsets"]
+    assert not attempts.has_add_permission and not attempts.has_change_permission
+
+
+def test_resend_queues_a_new_notification_and_sends_it(superuser_client, world, django_capture_on_commit_callbacks):
+    failed = Notification.objects.get(status="failed")
+    backends.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = superuser_client.post(
+            reverse(CHANGELIST), {"action": "resend", "_selected_action": [failed.pk]}, follow=True
+        )
+
+    assert response.status_code == 200
+    assert "Queued 1 notification to send again." in [str(m) for m in response.context["messages"]]
+    failed.refresh_from_db()
+    assert failed.status == "failed"  # its history stays
+    copy = Notification.objects.exclude(pk=failed.pk).get(recipient="ada@acme.test", kind="confirmation")
+    assert copy.status == "sent"
+    assert [message.to for message in backends.outbox] == ["ada@acme.test"]
+    backends.outbox.clear()
+
+
+def test_staff_see_and_resend_only_their_brands_notifications(staff_client, world):
+    response = staff_client.get(reverse(CHANGELIST))
+    assert {row.booking.brand_id for row in listed(response)} == {world["acme"].pk}
+    globex_row = Notification.objects.filter(booking=world["globex_booking"]).first()
+
+    detail = staff_client.get(reverse("admin:notifications_notification_change", args=[globex_row.pk]))
+    staff_client.post(reverse(CHANGELIST), {"action": "resend", "_selected_action": [globex_row.pk]})
+
+    assert detail.status_code == 302  # "does not exist" redirect to the admin index
+    assert Notification.objects.filter(booking=world["globex_booking"]).count() == 2
+    assert b"Globex" not in staff_client.get(reverse(CHANGELIST)).content
+
+
+def test_nobody_adds_or_deletes_notifications_in_the_admin(superuser_client, world):
+    row = Notification.objects.first()
+    assert superuser_client.get(reverse("admin:notifications_notification_add")).status_code == 403
+    assert superuser_client.get(reverse("admin:notifications_notification_delete", args=[row.pk])).status_code == 403
+
+
+def test_the_reminder_list_filters_by_status_and_channel_and_is_read_only(superuser_client, world):
+    url = reverse("admin:notifications_bookingreminder_changelist")
+    reminders = BookingReminder.objects.all()
+    assert reminders.count() == 2  # the default [1440] x email of each booking
+
+    response = superuser_client.get(url, {"status__exact": "scheduled", "channel__exact": "email"})
+    empty = superuser_client.get(url, {"channel__exact": "sms"})
+    detail = superuser_client.get(reverse("admin:notifications_bookingreminder_change", args=[reminders[0].pk]))
+
+    assert len(response.context["cl"].result_list) == 2
+    assert len(empty.context["cl"].result_list) == 0
+    assert detail.status_code == 200 and b'name="_save"' not in detail.content
+    assert superuser_client.get(reverse("admin:notifications_bookingreminder_add")).status_code == 403
+
+
+def test_staff_see_only_their_brands_reminders(staff_client, world):
+    response = staff_client.get(reverse("admin:notifications_bookingreminder_changelist"))
+    assert {reminder.booking.brand_id for reminder in response.context["cl"].result_list} == {world["acme"].pk}
