@@ -12,6 +12,7 @@ from bookings.errors import BookingConflict, IdempotencyKeyReused
 from bookings.models import Booking, Event
 from scheduling.api.errors import Conflict
 from scheduling.api.permissions import HasBrand, SecretScope, is_secret, resolve_brand
+from scheduling.api.serializers import field_errors
 from scheduling.models import ApiKey, EventType, Instructor
 
 from .filters import AliasFilterBackend, BookingFilter, EventFilter
@@ -46,9 +47,7 @@ def call_service(function, **kwargs):
     except BookingConflict as error:
         raise Conflict(error.message, error.code) from error
     except DjangoValidationError as error:
-        raise exceptions.ValidationError(
-            error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-        ) from error
+        raise exceptions.ValidationError(field_errors(error)) from error
 
 
 WRITE_SCOPE_FOR_PUBLIC = {"status", "start_at", "end_at", "cancellation_reason"}
