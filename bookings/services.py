@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,9 @@ from scheduling.models import Brand, EventType, Instructor, InstructorBrand
 from . import signals
 from .availability import instructor_slot_is_offered
 from .errors import CutoffPassed, IdempotencyKeyReused, InvalidTransition, PaymentRequired, SlotUnavailable
-from .models import ACTIVE_STATUSES, Booking, BookingStatus, Event, IdempotencyRecord, Payment, PaymentStatus
+from .formats import utc_iso
+from .models import Booking, BookingStatus, Event, IdempotencyRecord, Payment, PaymentStatus
+from .selectors import busy_intervals
 
 STUDENT = "student"
 STAFF = "staff"
@@ -51,10 +54,6 @@ class BookingResult:
 # --- events ---------------------------------------------------------------------
 
 
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def event_payload(booking: Booking, payment: Payment | None = None) -> dict[str, Any]:
     """The ``data`` of an event (SPEC.md: Events)."""
     payload: dict[str, Any] = {
@@ -64,8 +63,8 @@ def event_payload(booking: Booking, payment: Payment | None = None) -> dict[str,
         "event_type_id": booking.event_type_id,
         "instructor_id": booking.instructor_id,
         "team_member_id": booking.instructor_id,
-        "start_at": _iso(booking.start_at),
-        "end_at": _iso(booking.end_at),
+        "start_at": utc_iso(booking.start_at),
+        "end_at": utc_iso(booking.end_at),
         "attendee_email": booking.attendee_email,
         "attendee_name": booking.attendee_name,
         "status": booking.status,
@@ -88,8 +87,8 @@ def _emit(event_type: str, booking: Booking, *, payment: Payment | None = None, 
     """Store the Event and send its signal in the caller's transaction; return receivers' warnings."""
     payload = event_payload(booking, payment)
     if "previous_start_at" in extra:
-        payload["previous_start_at"] = _iso(extra["previous_start_at"])
-        payload["previous_end_at"] = _iso(extra["previous_end_at"])
+        payload["previous_start_at"] = utc_iso(extra["previous_start_at"])
+        payload["previous_end_at"] = utc_iso(extra["previous_end_at"])
     event = Event.objects.create(type=event_type, brand_id=booking.brand_id, booking=booking, payload=payload)
     kwargs: dict[str, Any] = {"booking": booking, "event": event, **extra}
     if payment is not None:
@@ -136,18 +135,10 @@ def _resolve_end(*, event_type: EventType, start_at: dt.datetime, end_at: dt.dat
     return end_at
 
 
-def _overlaps_active_booking(*, instructor_id: int, start_at, end_at, exclude_booking_id: int | None = None) -> bool:
-    query = Booking.objects.filter(
-        instructor_id=instructor_id, status__in=ACTIVE_STATUSES, start_at__lt=end_at, end_at__gt=start_at
-    )
-    if exclude_booking_id:
-        query = query.exclude(pk=exclude_booking_id)
-    return query.exists()
-
-
 def _check_slot(
     *,
     assignment: InstructorBrand,
+    event_type: EventType,
     start_at: dt.datetime,
     end_at: dt.datetime,
     exclude_booking_id: int | None = None,
@@ -155,18 +146,19 @@ def _check_slot(
 ) -> None:
     if enforce_availability:
         offered = instructor_slot_is_offered(
-            assignment=assignment, start=start_at, end=end_at, exclude_booking_id=exclude_booking_id
+            assignment=assignment,
+            start=start_at,
+            end=end_at,
+            exclude_booking_id=exclude_booking_id,
+            interval_minutes=event_type.slot_interval_minutes,
         )
         if not offered:
             raise SlotUnavailable(
                 "This time is not available: it is taken, inside a buffer, outside the instructor's hours, "
                 "inside the minimum notice or beyond the booking window."
             )
-    elif _overlaps_active_booking(
-        instructor_id=assignment.instructor_id,
-        start_at=start_at,
-        end_at=end_at,
-        exclude_booking_id=exclude_booking_id,
+    elif busy_intervals(
+        instructor_id=assignment.instructor_id, start=start_at, end=end_at, exclude_booking_id=exclude_booking_id
     ):
         raise SlotUnavailable("This time overlaps another booking of the instructor.")
 
@@ -184,8 +176,27 @@ def _check_cutoff(booking: Booking, actor: str, assignment: InstructorBrand | No
     cutoff = booking.start_at - dt.timedelta(hours=hours)
     if timezone.now() >= cutoff:
         raise CutoffPassed(
-            f"Changes are possible until {hours} hours before the session; the cutoff passed at {_iso(cutoff)}."
+            f"Changes are possible until {hours} hours before the session; the cutoff passed at {utc_iso(cutoff)}."
         )
+
+
+@contextmanager
+def _calendar_write():
+    """Map the database's last-line refusals of a calendar write to ``slot_unavailable``.
+
+    The exclusion constraint (PostgreSQL) reports an overlap the lock did not
+    prevent as an IntegrityError; a deadlock or serialisation failure between
+    two writers means the other one won.
+    """
+    try:
+        yield
+    except IntegrityError as error:
+        raise SlotUnavailable("This time was just taken.") from error
+    except OperationalError as error:
+        message = str(error).lower()
+        if "deadlock" in message or "could not serialize" in message:
+            raise SlotUnavailable("This time was just taken.") from error
+        raise
 
 
 def request_fingerprint(data: Any) -> str:
@@ -228,7 +239,9 @@ def booking_create(
     if assignment is None:
         raise ValidationError({"instructor_id": "Unknown instructor."})
     end_at = _resolve_end(event_type=event_type, start_at=start_at, end_at=end_at)
-    status = BookingStatus.PENDING if event_type.requires_confirmation else BookingStatus.CONFIRMED
+    # A priced type is confirmed by its payment, so it starts pending even without a confirmation step.
+    needs_confirm = event_type.requires_confirmation or event_type.is_paid
+    status = BookingStatus.PENDING if needs_confirm else BookingStatus.CONFIRMED
     booking = Booking(
         brand=brand,
         instructor=instructor,
@@ -244,37 +257,30 @@ def booking_create(
         notes=notes,
     )
     booking.full_clean(exclude=["brand", "instructor", "event_type"])
-    try:
-        with transaction.atomic():
-            _lock_instructor(instructor.id)
-            if idempotency_key:
-                record = (
-                    IdempotencyRecord.objects.select_related("booking").filter(brand=brand, key=idempotency_key).first()
-                )
-                if record is not None:
-                    if record.fingerprint != fingerprint:
-                        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
-                    return BookingResult(booking=record.booking, warnings=record.warnings, replayed=True)
-            _check_slot(
-                assignment=assignment,
-                start_at=booking.start_at,
-                end_at=booking.end_at,
-                enforce_availability=enforce_availability,
+    with _calendar_write(), transaction.atomic():
+        _lock_instructor(instructor.id)
+        if idempotency_key:
+            record = (
+                IdempotencyRecord.objects.select_related("booking").filter(brand=brand, key=idempotency_key).first()
             )
-            booking.save()
-            warnings = _emit("booking.created", booking)
-            if idempotency_key:
-                IdempotencyRecord.objects.create(
-                    brand=brand, key=idempotency_key, fingerprint=fingerprint, booking=booking, warnings=warnings
-                )
-            return BookingResult(booking=booking, warnings=warnings)
-    except IntegrityError as error:
-        # The exclusion constraint (PostgreSQL) caught an overlap the lock did not.
-        raise SlotUnavailable("This time was just taken.") from error
-    except OperationalError as error:
-        if "deadlock" in str(error).lower() or "could not serialize" in str(error).lower():
-            raise SlotUnavailable("This time was just taken.") from error
-        raise
+            if record is not None:
+                if record.fingerprint != fingerprint:
+                    raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
+                return BookingResult(booking=record.booking, warnings=record.warnings, replayed=True)
+        _check_slot(
+            assignment=assignment,
+            event_type=event_type,
+            start_at=booking.start_at,
+            end_at=booking.end_at,
+            enforce_availability=enforce_availability,
+        )
+        booking.save()
+        warnings = _emit("booking.created", booking)
+        if idempotency_key:
+            IdempotencyRecord.objects.create(
+                brand=brand, key=idempotency_key, fingerprint=fingerprint, booking=booking, warnings=warnings
+            )
+        return BookingResult(booking=booking, warnings=warnings)
 
 
 # --- transitions ------------------------------------------------------------------
@@ -324,6 +330,18 @@ def payment_record(
     return payment, []
 
 
+def _check_payment_covers_price(event_type: EventType, payment: dict[str, Any]) -> None:
+    """A successful payment confirms a priced session only if it pays its price, in its currency."""
+    if not event_type.is_paid or payment.get("status") != Payment.Status.SUCCEEDED:
+        return
+    if payment.get("currency") != event_type.currency:
+        raise ValidationError({"payment": f"This session is priced in {event_type.currency}."})
+    if Decimal(payment.get("amount", 0)) < event_type.price_amount:
+        raise ValidationError(
+            {"payment": f"The amount must be at least the price, {event_type.price_amount} {event_type.currency}."}
+        )
+
+
 @transaction.atomic
 def booking_confirm(
     *, booking: Booking, payment: dict[str, Any] | None = None, waive_payment: bool = False, actor: str = API
@@ -338,6 +356,7 @@ def booking_confirm(
     _transition(booking, BookingStatus.CONFIRMED)
     warnings: list[str] = []
     if payment is not None:
+        _check_payment_covers_price(booking.event_type, payment)
         _, payment_warnings = payment_record(booking=booking, **payment)
         warnings += payment_warnings
         if payment.get("status") != Payment.Status.SUCCEEDED:
@@ -398,42 +417,40 @@ def booking_reschedule(
     Students are bound by the cutoff of the current start. Bumps the iCalendar
     SEQUENCE and emits ``booking.rescheduled``; receivers recompute reminders.
     """
-    try:
-        with transaction.atomic():
-            _lock_instructor(booking.instructor_id)
-            booking = _lock_booking(booking)
-            if not booking.is_active:
-                raise InvalidTransition(f"A {booking.status} booking cannot be rescheduled.")
-            assignment = InstructorBrand.objects.filter(
-                instructor_id=booking.instructor_id, brand_id=booking.brand_id
-            ).first()
-            if assignment is None:
-                raise SlotUnavailable("The instructor no longer teaches for this brand; the booking cannot move.")
-            _check_cutoff(booking, actor, assignment)
-            end_at = _resolve_end(event_type=booking.event_type, start_at=start_at, end_at=end_at)
-            previous_start_at, previous_end_at = booking.start_at, booking.end_at
-            new_start, new_end = start_at.astimezone(dt.UTC), end_at.astimezone(dt.UTC)
-            if (new_start, new_end) == (previous_start_at, previous_end_at):
-                return BookingResult(booking=booking)
-            _check_slot(
-                assignment=assignment,
-                start_at=new_start,
-                end_at=new_end,
-                exclude_booking_id=booking.id,
-                enforce_availability=enforce_availability,
-            )
-            booking.start_at, booking.end_at = new_start, new_end
-            booking.sequence += 1
-            booking.save(update_fields=["start_at", "end_at", "sequence", "updated_at"])
-            warnings = _emit(
-                "booking.rescheduled",
-                booking,
-                previous_start_at=previous_start_at,
-                previous_end_at=previous_end_at,
-            )
-            return BookingResult(booking=booking, warnings=warnings)
-    except IntegrityError as error:
-        raise SlotUnavailable("This time was just taken.") from error
+    with _calendar_write(), transaction.atomic():
+        _lock_instructor(booking.instructor_id)
+        booking = _lock_booking(booking)
+        if not booking.is_active:
+            raise InvalidTransition(f"A {booking.status} booking cannot be rescheduled.")
+        assignment = InstructorBrand.objects.filter(
+            instructor_id=booking.instructor_id, brand_id=booking.brand_id
+        ).first()
+        if assignment is None:
+            raise SlotUnavailable("The instructor no longer teaches for this brand; the booking cannot move.")
+        _check_cutoff(booking, actor, assignment)
+        end_at = _resolve_end(event_type=booking.event_type, start_at=start_at, end_at=end_at)
+        previous_start_at, previous_end_at = booking.start_at, booking.end_at
+        new_start, new_end = start_at.astimezone(dt.UTC), end_at.astimezone(dt.UTC)
+        if (new_start, new_end) == (previous_start_at, previous_end_at):
+            return BookingResult(booking=booking)
+        _check_slot(
+            assignment=assignment,
+            event_type=booking.event_type,
+            start_at=new_start,
+            end_at=new_end,
+            exclude_booking_id=booking.id,
+            enforce_availability=enforce_availability,
+        )
+        booking.start_at, booking.end_at = new_start, new_end
+        booking.sequence += 1
+        booking.save(update_fields=["start_at", "end_at", "sequence", "updated_at"])
+        warnings = _emit(
+            "booking.rescheduled",
+            booking,
+            previous_start_at=previous_start_at,
+            previous_end_at=previous_end_at,
+        )
+        return BookingResult(booking=booking, warnings=warnings)
 
 
 @transaction.atomic
@@ -460,6 +477,9 @@ def booking_update(*, booking: Booking, changes: dict[str, Any], actor: str) -> 
     """
     with transaction.atomic():
         result = BookingResult(booking=booking)
+        if "start_at" in changes:
+            # Locks in the order every reschedule takes them: instructor, then booking.
+            _lock_instructor(booking.instructor_id)
         if "instructor_notes" in changes:
             booking_update_notes(booking=booking, instructor_notes=changes["instructor_notes"])
         if "start_at" in changes:

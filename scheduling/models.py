@@ -197,6 +197,12 @@ class EventType(models.Model):
     duration_minutes = models.PositiveIntegerField(
         default=60, validators=[MinValueValidator(MIN_SESSION_MINUTES), MaxValueValidator(MAX_SESSION_MINUTES)]
     )
+    slot_interval_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_SESSION_MINUTES), MaxValueValidator(MAX_SESSION_MINUTES)],
+        help_text="Start times every N minutes from each range's start; empty = every session length.",
+    )
     price_amount = models.DecimalField(
         max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )

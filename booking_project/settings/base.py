@@ -124,9 +124,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        # API.md: secret keys never below 6,000/min; public booking creation
-        # never below 60/min per key.
-        "secret_key": env.str("THROTTLE_SECRET_RATE", default="6000/min"),
+        # API.md: public keys' booking creation never below 60/min per key;
+        # secret keys are not throttled at all.
         "public_write": env.str("THROTTLE_PUBLIC_WRITE_RATE", default="60/min"),
     },
     "EXCEPTION_HANDLER": "scheduling.api.errors.exception_handler",

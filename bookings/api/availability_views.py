@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings.availability import instructor_slots
+from bookings.formats import utc_iso
 from scheduling import selectors, services
 from scheduling.api.permissions import HasBrand, SecretForWrites, resolve_brand
 from scheduling.api.serializers import (
@@ -112,10 +113,6 @@ class AvailabilitySerializer(serializers.Serializer):
     slots = AvailabilitySlotSerializer(many=True)
 
 
-def _utc(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _aliased(name: str, description: str, *, kind=OpenApiTypes.INT, required: bool = False) -> OpenApiParameter:
     aliases = QUERY_ALIASES.get(name, ())
     if aliases:
@@ -185,6 +182,13 @@ class AvailabilityView(APIView):
                     }
                 )
             session_minutes = event_type.duration_minutes
+            # Bookings of this type are validated on the type's grid, so the slots shown use it too.
+            interval_minutes = query.get("interval_minutes")
+            if interval_minutes not in (None, event_type.slot_interval_minutes):
+                raise serializers.ValidationError(
+                    {"interval_minutes": ["The event type sets its own slot interval; leave intervalMinutes out."]}
+                )
+            query["interval_minutes"] = event_type.slot_interval_minutes
         session_minutes = session_minutes or DEFAULT_SESSION_MINUTES
 
         student_timezone = query["student_timezone"]
@@ -210,8 +214,8 @@ class AvailabilityView(APIView):
                 "session_minutes": session_minutes,
                 "slots": [
                     {
-                        "start_at": _utc(slot.start),
-                        "end_at": _utc(slot.end),
+                        "start_at": utc_iso(slot.start),
+                        "end_at": utc_iso(slot.end),
                         "student_start": slot.start.astimezone(student_zone).isoformat(timespec="seconds"),
                         "student_end": slot.end.astimezone(student_zone).isoformat(timespec="seconds"),
                     }

@@ -8,7 +8,10 @@ aliases of the snake_case ones.
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 
 from bookings.models import Booking, BookingStatus, Event
@@ -34,14 +37,32 @@ class AliasFilterBackend(DjangoFilterBackend):
         return kwargs
 
 
+class AwareIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 with an offset or Z: a naive time is refused (API.md), as in request bodies."""
+
+    default_error_messages = {"invalid": "Give an ISO 8601 time with an offset or Z, e.g. 2026-12-01T09:00:00Z."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        parsed = parse_datetime(str(value).strip())
+        if parsed is None or parsed.tzinfo is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+class AwareDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = AwareIsoDateTimeField
+
+
 class BookingFilter(django_filters.FilterSet):
     instructor_id = django_filters.NumberFilter(field_name="instructor_id")
     event_type_id = django_filters.NumberFilter(field_name="event_type_id")
     status = django_filters.MultipleChoiceFilter(choices=BookingStatus.choices)
     attendee_email = django_filters.CharFilter(field_name="attendee_email", lookup_expr="iexact")
     upcoming_only = django_filters.BooleanFilter(method="filter_upcoming", label="Only sessions that have not ended")
-    start_from = django_filters.IsoDateTimeFilter(field_name="end_at", lookup_expr="gt", label="from")
-    to = django_filters.IsoDateTimeFilter(field_name="start_at", lookup_expr="lt")
+    start_from = AwareDateTimeFilter(field_name="end_at", lookup_expr="gt", label="from")
+    to = AwareDateTimeFilter(field_name="start_at", lookup_expr="lt")
 
     class Meta:
         model = Booking

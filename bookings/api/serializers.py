@@ -6,10 +6,11 @@ import datetime as dt
 
 from rest_framework import serializers
 
+from bookings.formats import utc_iso
 from bookings.links import manage_url
 from bookings.models import Booking, BookingStatus, Event, Payment
-from scheduling.api.serializers import normalise_phone
-from scheduling.validators import CURRENCY_CODES, available_timezones
+from scheduling.api.serializers import TimezoneNameField, normalise_phone
+from scheduling.validators import validate_currency
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -27,15 +28,7 @@ class AwareDateTimeField(serializers.DateTimeField):
         raise serializers.ValidationError("Not an ISO 8601 date-time, e.g. 2026-12-01T09:00:00Z.")
 
     def to_representation(self, value):
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-class TimezoneField(serializers.CharField):
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if value not in available_timezones():
-            raise serializers.ValidationError(f"Unknown timezone '{value}'. Use an IANA name such as Europe/Berlin.")
-        return value
+        return utc_iso(value)
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -55,8 +48,7 @@ class PaymentInputSerializer(serializers.Serializer):
 
     def validate_currency(self, value: str) -> str:
         value = value.upper()
-        if value not in CURRENCY_CODES:
-            raise serializers.ValidationError(f"Unknown currency '{value}'. Use an ISO 4217 code such as EUR.")
+        validate_currency(value)
         return value
 
 
@@ -124,7 +116,7 @@ class BookingCreateSerializer(serializers.Serializer):
     attendee_name = serializers.CharField(max_length=200)
     attendee_email = serializers.EmailField()
     attendee_phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    student_timezone = TimezoneField(required=False, default="UTC")
+    student_timezone = TimezoneNameField(required=False, default="UTC")
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
     def validate_attendee_phone(self, value: str) -> str:

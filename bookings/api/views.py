@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from bookings import services
 from bookings.errors import BookingConflict, IdempotencyKeyReused
-from bookings.models import Booking, Event
+from bookings.models import Booking, Event, IdempotencyRecord
 from scheduling.api.errors import Conflict
 from scheduling.api.permissions import HasBrand, SecretScope, is_secret, resolve_brand
 from scheduling.api.serializers import field_errors
@@ -50,6 +50,7 @@ def call_service(function, **kwargs):
         raise exceptions.ValidationError(field_errors(error)) from error
 
 
+IDEMPOTENCY_KEY_MAX_LENGTH = IdempotencyRecord._meta.get_field("key").max_length
 WRITE_SCOPE_FOR_PUBLIC = {"status", "start_at", "end_at", "cancellation_reason"}
 
 
@@ -122,6 +123,10 @@ class BookingViewSet(
         if event_type is None:
             raise exceptions.ValidationError({"event_type_id": ["Unknown session type."]})
         idempotency_key = request.headers.get("Idempotency-Key", "").strip() or None
+        if idempotency_key and len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+            raise exceptions.ValidationError(
+                {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (a UUID is a good key)."]}
+            )
         result = call_service(
             services.booking_create,
             brand=brand,
