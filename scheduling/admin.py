@@ -10,6 +10,7 @@ from collections import defaultdict
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.forms.models import BaseInlineFormSet
@@ -18,18 +19,10 @@ from rest_framework_api_key.models import APIKey
 
 from booking_project.admin_scoping import BrandListFilter, BrandScopedAdmin, brands_of, is_unrestricted
 
+from . import services
 from .models import ApiKey, Brand, DateOverride, EventType, Instructor, InstructorBrand, WeeklyAvailability
-from .services import api_key_revoke
+from .services import ASSIGNMENT_SETTINGS, INSTRUCTOR_IDENTITY_FIELDS
 from .validators import ranges_overlap_error
-
-ASSIGNMENT_SETTINGS_FIELDS = (
-    "timezone",
-    "buffer_minutes",
-    "advance_booking_days",
-    "cancellation_cutoff_hours",
-    "minimum_notice_minutes",
-)
-
 
 # --- Inlines ------------------------------------------------------------------
 
@@ -38,7 +31,7 @@ class BrandAssignmentInline(BrandScopedAdmin, admin.TabularInline):
     """A brand's instructors, with the scheduling settings they have in this brand."""
 
     model = InstructorBrand
-    fields = ("instructor", *ASSIGNMENT_SETTINGS_FIELDS)
+    fields = ("instructor", *ASSIGNMENT_SETTINGS)
     autocomplete_fields = ("instructor",)
     extra = 0
     show_change_link = True
@@ -49,7 +42,7 @@ class InstructorAssignmentInline(BrandScopedAdmin, admin.TabularInline):
     """An instructor's brands, with the scheduling settings of each."""
 
     model = InstructorBrand
-    fields = ("brand", *ASSIGNMENT_SETTINGS_FIELDS)
+    fields = ("brand", *ASSIGNMENT_SETTINGS)
     extra = 0
     show_change_link = True
     verbose_name_plural = "instructor assignments (edit one for its weekly availability and date overrides)"
@@ -113,8 +106,24 @@ class WeeklyAvailabilityInline(BrandScopedAdmin, admin.TabularInline):
     extra = 0
 
 
+class DateOverrideInlineForm(forms.ModelForm):
+    """Stores ranges in the shape ``availability_replace`` stores (``services.override_ranges_clean``).
+
+    Times are normalised to ``HH:MM``, a time with an offset or a malformed
+    range is an error on the field, and an empty box means no ranges (the
+    column is never NULL).
+    """
+
+    def clean_ranges(self):
+        try:
+            return services.override_ranges_clean(self.cleaned_data.get("ranges"))
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+
+
 class DateOverrideInline(BrandScopedAdmin, admin.TabularInline):
     model = DateOverride
+    form = DateOverrideInlineForm
     brand_path = "assignment__brand"
     fields = ("date", "unavailable", "ranges")
     extra = 0
@@ -158,6 +167,41 @@ class InstructorAdmin(BrandScopedAdmin, admin.ModelAdmin):
         # Only the brands the user may see are listed, so no other tenant is named.
         return super().get_queryset(request).prefetch_related(Prefetch("brands", queryset=brands_of(request)))
 
+    def identity_is_shared(self, request, obj: Instructor | None) -> bool:
+        """True if brand staff may not change ``obj``'s identity: it also works for a brand they do not run.
+
+        The same rule as ``services.instructor_update`` for API keys: the
+        name, email, phone and slug are every employing brand's, so one
+        brand's staff must not rewrite them for the others. Superusers may.
+        """
+        if obj is None or obj.pk is None or is_unrestricted(request):
+            return False
+        cache = request.__dict__.setdefault("_instructor_identity_shared", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = services.instructor_works_elsewhere(instructor=obj, brands=brands_of(request))
+        return cache[obj.pk]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if self.identity_is_shared(request, obj):
+            readonly += INSTRUCTOR_IDENTITY_FIELDS
+        return readonly
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if self.identity_is_shared(request, obj) else super().get_prepopulated_fields(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.identity_is_shared(request, obj):
+            (name, options), *rest = fieldsets
+            description = (
+                "This instructor also works for other brands: name, email, phone and slug are shared "
+                "with them and can only be changed by an administrator. The settings of your brands "
+                "below stay yours to change."
+            )
+            fieldsets = [(name, {**options, "description": description}), *rest]
+        return fieldsets
+
     @admin.display(description="brands")
     def brand_names(self, instructor: Instructor) -> str:
         return ", ".join(brand.name for brand in instructor.brands.all())
@@ -180,14 +224,14 @@ class InstructorAdmin(BrandScopedAdmin, admin.ModelAdmin):
 
 @admin.register(InstructorBrand)
 class InstructorBrandAdmin(BrandScopedAdmin, admin.ModelAdmin):
-    list_display = ("instructor", "brand", *ASSIGNMENT_SETTINGS_FIELDS)
+    list_display = ("instructor", "brand", *ASSIGNMENT_SETTINGS)
     list_filter = (BrandListFilter, "timezone")
     list_select_related = ("instructor", "brand")
     search_fields = ("instructor__name", "instructor__email", "brand__name")
     autocomplete_fields = ("instructor",)
     fieldsets = [
         (None, {"fields": ("instructor", "brand")}),
-        ("Scheduling settings", {"fields": ASSIGNMENT_SETTINGS_FIELDS}),
+        ("Scheduling settings", {"fields": ASSIGNMENT_SETTINGS}),
     ]
     inlines = [WeeklyAvailabilityInline, DateOverrideInline]
 
@@ -199,8 +243,73 @@ class InstructorBrandAdmin(BrandScopedAdmin, admin.ModelAdmin):
 # --- Session types -----------------------------------------------------------------
 
 
+EVENT_TYPE_FIELDSETS = [
+    (None, {"fields": ("brand", "name", "slug", "description", "is_active")}),
+    ("Session", {"fields": ("duration_minutes", "price_amount", "currency", "requires_confirmation")}),
+    (
+        "Notifications",
+        {
+            "fields": (
+                "send_email_confirmation",
+                "send_sms_confirmation",
+                "booking_notification_emails",
+                "reminder_minutes_before",
+                "reminder_channels",
+            ),
+            "description": 'JSON arrays, e.g. ["host@example.com"], [1440, 60], ["email", "sms"].',
+        },
+    ),
+]
+
+
+class EventTypeAdminForm(forms.ModelForm):
+    """The session type form: the services' checks, reported next to their fields.
+
+    ``brand`` is read-only on the change page, so Django's own unique check of
+    (brand, slug) is skipped there; ``clean`` asks the check the services use
+    (``services.event_type_slug_error``) instead of letting the database
+    refuse the row. Cleared list boxes mean empty lists, never NULL.
+    """
+
+    class Meta:
+        model = EventType
+        fields = flatten_fieldsets(EVENT_TYPE_FIELDSETS)
+
+    def _empty_list_if_blank(self, name: str):
+        value = self.cleaned_data.get(name)
+        return [] if value is None or value == "" else value
+
+    def clean_booking_notification_emails(self):
+        return self._empty_list_if_blank("booking_notification_emails")
+
+    def clean_reminder_minutes_before(self):
+        return self._empty_list_if_blank("reminder_minutes_before")
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if "brand" in self.fields:
+            brand = cleaned_data.get("brand")
+            brand_id = brand.pk if brand is not None else None
+        else:
+            brand_id = self.instance.brand_id
+        slug = cleaned_data.get("slug")
+        message = services.event_type_slug_error(brand_id=brand_id, slug=slug, event_type_id=self.instance.pk)
+        if message:
+            self.add_error("slug", message)
+        return cleaned_data
+
+
+def _adopt_saved(target, saved) -> None:
+    """Make the admin's unsaved ``target`` the row a service just created as ``saved``."""
+    for field in target._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding = False
+    target._state.db = saved._state.db
+
+
 @admin.register(EventType)
 class EventTypeAdmin(BrandScopedAdmin, admin.ModelAdmin):
+    form = EventTypeAdminForm
     list_display = (
         "name",
         "brand",
@@ -214,27 +323,19 @@ class EventTypeAdmin(BrandScopedAdmin, admin.ModelAdmin):
     list_select_related = ("brand",)
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
-    fieldsets = [
-        (None, {"fields": ("brand", "name", "slug", "description", "is_active")}),
-        ("Session", {"fields": ("duration_minutes", "price_amount", "currency", "requires_confirmation")}),
-        (
-            "Notifications",
-            {
-                "fields": (
-                    "send_email_confirmation",
-                    "send_sms_confirmation",
-                    "booking_notification_emails",
-                    "reminder_minutes_before",
-                    "reminder_channels",
-                ),
-                "description": 'JSON arrays, e.g. ["host@example.com"], [1440, 60], ["email", "sms"].',
-            },
-        ),
-    ]
+    fieldsets = EVENT_TYPE_FIELDSETS
 
     def get_readonly_fields(self, request, obj=None):
         # Its bookings belong to its brand; a session type never moves to another brand.
         return ("brand",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        """Write through ``event_type_create`` / ``event_type_update``, like the API."""
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "brand"}
+        if change:
+            services.event_type_update(event_type=obj, **fields)
+        else:
+            _adopt_saved(obj, services.event_type_create(brand=form.cleaned_data["brand"], **fields))
 
 
 # --- API keys ----------------------------------------------------------------------
@@ -266,7 +367,7 @@ class ApiKeyAdmin(BrandScopedAdmin, APIKeyModelAdmin):
     def revoke_selected(self, request, queryset):
         revoked = 0
         for api_key in queryset.filter(revoked=False):
-            api_key_revoke(api_key=api_key)
+            services.api_key_revoke(api_key=api_key)
             self.log_change(request, api_key, "Revoked.")
             revoked += 1
         self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)

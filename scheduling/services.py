@@ -8,12 +8,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
 from django.utils.text import slugify
 
 from .models import ApiKey, Brand, DateOverride, EventType, Instructor, InstructorBrand, WeeklyAvailability
 from .validators import ranges_overlap_error
 
+# The per-brand scheduling settings of an assignment (SPEC.md: Domain). The one
+# list: the admin, the API serializers and ``availability_replace`` import it.
 ASSIGNMENT_SETTINGS = (
     "timezone",
     "buffer_minutes",
@@ -21,6 +23,25 @@ ASSIGNMENT_SETTINGS = (
     "cancellation_cutoff_hours",
     "minimum_notice_minutes",
 )
+
+# An instructor's identity: one ``Instructor`` row shared by every brand that
+# employs them, unlike the per-brand ``ASSIGNMENT_SETTINGS``.
+INSTRUCTOR_IDENTITY_FIELDS = ("name", "email", "phone", "slug")
+
+
+class InstructorShared(Exception):
+    """A brand tried to change the identity of an instructor who also works for other brands.
+
+    The API answers 409 with ``code``; the identity belongs to every brand that
+    employs the instructor, so no single brand may rewrite it (another brand's
+    host emails would go to an address it never chose).
+    """
+
+    code = "instructor_shared"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 def _unique_slug(model, base: str, **scope: Any) -> str:
@@ -65,13 +86,36 @@ def instructor_create(
     return instructor
 
 
+def instructor_works_elsewhere(*, instructor: Instructor, brands: Iterable[Brand] | QuerySet[Brand]) -> bool:
+    """True if the instructor is assigned to any brand outside ``brands``."""
+    return instructor.assignments.exclude(brand__in=brands).exists()
+
+
 @transaction.atomic
 def instructor_update(*, instructor: Instructor, brand: Brand, **fields: Any) -> Instructor:
+    """Change an instructor on behalf of ``brand``.
+
+    ``timezone`` is ``brand``'s assignment setting. The identity fields
+    (``INSTRUCTOR_IDENTITY_FIELDS``) are shared by every brand the instructor
+    works for, so they may only change while ``brand`` is the only one; an
+    actual change otherwise raises :class:`InstructorShared` before anything is
+    written (sending the current value again is not a change).
+    """
+    changed_identity = [
+        name for name in INSTRUCTOR_IDENTITY_FIELDS if name in fields and fields[name] != getattr(instructor, name)
+    ]
+    if changed_identity and instructor_works_elsewhere(instructor=instructor, brands=[brand]):
+        raise InstructorShared(
+            "This instructor also works for other brands: their name, email, phone and slug are shared "
+            f"and cannot be changed by one brand (refused: {', '.join(changed_identity)}). "
+            "Per-brand settings such as timezone can still be changed."
+        )
     timezone = fields.pop("timezone", None)
-    for name, value in fields.items():
-        setattr(instructor, name, value)
-    instructor.full_clean()
-    instructor.save()
+    if fields:
+        for name, value in fields.items():
+            setattr(instructor, name, value)
+        instructor.full_clean()
+        instructor.save(update_fields=list(fields))
     if timezone is not None:
         assignment = InstructorBrand.objects.get(instructor=instructor, brand=brand)
         assignment.timezone = timezone
@@ -82,7 +126,10 @@ def instructor_update(*, instructor: Instructor, brand: Brand, **fields: Any) ->
 
 @transaction.atomic
 def instructor_unassign(*, instructor: Instructor, brand: Brand) -> None:
-    """Remove the instructor from the brand; the instructor row stays for other brands and history."""
+    """Remove the instructor from ``brand`` only (its settings, weekly ranges and overrides there).
+
+    The instructor row, its assignments to other brands and all bookings stay.
+    """
     InstructorBrand.objects.filter(instructor=instructor, brand=brand).delete()
 
 
@@ -109,6 +156,34 @@ def _parse_time(value: Any, field: str) -> dt.time:
     return value
 
 
+OVERRIDE_RANGES_SHAPE = 'Each range is {"start": "HH:MM", "end": "HH:MM"}.'
+
+
+def override_ranges_clean(ranges: Any, *, field: str = "ranges") -> list[dict[str, str]]:
+    """A date override's ranges in their stored shape, ``[{"start": "HH:MM", "end": "HH:MM"}]``.
+
+    Local times without offsets, as for weekly ranges. ``availability_replace``
+    and the admin's override inline both store through this, so every door
+    stores the same shape (the slot engine reads it back with ``time_ranges``).
+    Empty (``None``, ``""``, ``[]``) is no ranges. Errors are keyed by ``field``.
+    """
+    if ranges is None or ranges == "":
+        return []
+    if not isinstance(ranges, list | tuple):
+        raise ValidationError({field: OVERRIDE_RANGES_SHAPE})
+    cleaned = []
+    for item in ranges:
+        if not isinstance(item, Mapping) or "start" not in item or "end" not in item:
+            raise ValidationError({field: OVERRIDE_RANGES_SHAPE})
+        cleaned.append(
+            {
+                "start": _parse_time(item["start"], field).strftime("%H:%M"),
+                "end": _parse_time(item["end"], field).strftime("%H:%M"),
+            }
+        )
+    return cleaned
+
+
 @transaction.atomic
 def availability_replace(
     *,
@@ -121,14 +196,19 @@ def availability_replace(
 
     Atomic replace semantics: everything is validated before anything is
     written, and the transaction rolls back on any error, so a bad range
-    anywhere leaves the old schedule intact. The assignment row is locked so
-    two replaces at once run one after the other instead of interleaving.
+    anywhere leaves the old schedule intact.
+
+    The assignment row is locked and re-read (into ``assignment`` itself)
+    before the settings are applied, so two replaces at once run one after the
+    other, and settings a request did not send keep the value stored when the
+    lock was taken, not the one the caller happened to load earlier. Only the
+    settings sent are written. Returns the assignment as stored.
     """
     if assignment.pk:
-        InstructorBrand.objects.select_for_update().filter(pk=assignment.pk).values_list("pk", flat=True).first()
-    for name in ASSIGNMENT_SETTINGS:
-        if name in settings:
-            setattr(assignment, name, settings[name])
+        assignment.refresh_from_db(from_queryset=InstructorBrand.objects.select_for_update())
+    changed_settings = [name for name in ASSIGNMENT_SETTINGS if name in settings]
+    for name in changed_settings:
+        setattr(assignment, name, settings[name])
     assignment.full_clean(exclude=["instructor", "brand"], validate_unique=False)
 
     weekly_rows = []
@@ -156,13 +236,7 @@ def availability_replace(
         if date in seen_dates:
             raise ValidationError({"overrides": f"{date} appears more than once."})
         seen_dates.add(date)
-        ranges = [
-            {
-                "start": _parse_time(r["start"], f"overrides[{index}].ranges").strftime("%H:%M"),
-                "end": _parse_time(r["end"], f"overrides[{index}].ranges").strftime("%H:%M"),
-            }
-            for r in item.get("ranges") or []
-        ]
+        ranges = override_ranges_clean(item.get("ranges"), field=f"overrides[{index}].ranges")
         row = DateOverride(assignment=assignment, date=date, unavailable=bool(item.get("unavailable")), ranges=ranges)
         try:
             row.clean()
@@ -170,7 +244,10 @@ def availability_replace(
             raise ValidationError({"overrides": f"{date}: {' '.join(error.messages)}"}) from None
         override_rows.append(row)
 
-    assignment.save()
+    if assignment.pk:
+        assignment.save(update_fields=[*changed_settings, "updated_at"])
+    else:
+        assignment.save()
     assignment.weekly_ranges.all().delete()
     assignment.overrides.all().delete()
     WeeklyAvailability.objects.bulk_create(weekly_rows)
@@ -178,11 +255,27 @@ def availability_replace(
     return assignment
 
 
+def event_type_slug_error(*, brand_id: int | None, slug: str, event_type_id: int | None = None) -> str | None:
+    """The message if another event type of the brand already uses ``slug``, else None.
+
+    Public so that forms (the admin) can report it next to the field before
+    saving: the model's (brand, slug) constraint would give a model-wide error,
+    or none at all where ``brand`` is not a form field (a database error).
+    """
+    if not slug or brand_id is None:
+        return None
+    taken = EventType.objects.filter(brand_id=brand_id, slug=slug)
+    if event_type_id is not None:
+        taken = taken.exclude(pk=event_type_id)
+    if taken.exists():
+        return f"Another event type of this brand already uses the slug '{slug}'."
+    return None
+
+
 def _check_event_type_slug(event_type: EventType) -> None:
-    """Name the field: the model's (brand, slug) constraint would report a model-wide error."""
-    taken = EventType.objects.filter(brand_id=event_type.brand_id, slug=event_type.slug).exclude(pk=event_type.pk)
-    if event_type.slug and taken.exists():
-        raise ValidationError({"slug": f"Another event type of this brand already uses the slug '{event_type.slug}'."})
+    message = event_type_slug_error(brand_id=event_type.brand_id, slug=event_type.slug, event_type_id=event_type.pk)
+    if message:
+        raise ValidationError({"slug": message})
 
 
 @transaction.atomic

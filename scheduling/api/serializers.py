@@ -25,6 +25,7 @@ from rest_framework.utils import html
 from rest_framework.validators import UniqueValidator
 
 from scheduling.models import EventType, Instructor, InstructorBrand
+from scheduling.services import ASSIGNMENT_SETTINGS
 from scheduling.validators import (
     MAX_REMINDER_MINUTES,
     MAX_SESSION_MINUTES,
@@ -110,25 +111,50 @@ class TimezoneNameField(serializers.CharField):
         super().__init__(**kwargs)
 
 
+class CurrencyField(serializers.CharField):
+    """An ISO 4217 code, upper-cased on input (``"usd"`` is ``USD``), checked by
+    ``scheduling.validators.validate_currency`` like the model field."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 3)
+        kwargs.setdefault("validators", [validate_currency])
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).upper()
+
+
 class StringOrListField(serializers.ListField):
-    """A list; also its JSON-array string (``"[1440, 60]"``) or, if allowed, a
-    comma-separated string (``"a@example.com, b@example.com"``). Output: a list."""
+    """A list; also its JSON-array string (``"[1440, 60]"``) or, with
+    ``comma_separated`` (the default), a comma-separated string
+    (``"a@example.com, b@example.com"``). Output: a list.
+
+    Without ``comma_separated`` any other string is refused: ``"1440,60"`` is
+    not a form API.md offers for ``reminder_minutes_before``. A form post's
+    single value is then one item (``reminder_minutes_before=60`` is ``[60]``).
+    """
 
     default_error_messages = {
         "not_a_list": 'Expected a list, a JSON array string or a comma-separated string, got "{input_type}".',
+        "not_a_list_or_json": 'Expected a list or a JSON array string such as "[1440, 60]", got "{input}".',
         "invalid_json": "Not a valid JSON array.",
     }
 
     def __init__(self, *, comma_separated: bool = True, **kwargs):
         self.comma_separated = comma_separated
         super().__init__(**kwargs)
+        if not comma_separated:
+            self.error_messages["not_a_list"] = 'Expected a list or a JSON array string, got "{input_type}".'
 
     def get_value(self, dictionary):
         # Form input: one value is the string form; several are the list itself.
         if html.is_html_input(dictionary) and self.field_name in dictionary:
             values = dictionary.getlist(self.field_name)
             if len(values) == 1:
-                return values[0]
+                value = values[0]
+                if self.comma_separated or value.strip().startswith("[") or not value.strip():
+                    return value
+                return [value]
         return super().get_value(dictionary)
 
     def to_internal_value(self, data):
@@ -144,7 +170,7 @@ class StringOrListField(serializers.ListField):
             elif self.comma_separated:
                 data = [part.strip() for part in text.split(",") if part.strip()]
             else:
-                self.fail("not_a_list", input_type=type(data).__name__)
+                self.fail("not_a_list_or_json", input=text[:50])
         return super().to_internal_value(data)
 
 
@@ -215,7 +241,7 @@ class EventTypeSerializer(serializers.ModelSerializer):
         default=None,
         help_text='Decimal string, e.g. "50.00"; null when free.',
     )
-    currency = serializers.CharField(max_length=3, required=False, default="EUR", help_text="ISO 4217 code, e.g. EUR.")
+    currency = CurrencyField(required=False, default="EUR", help_text="ISO 4217 code, e.g. EUR; upper-cased.")
     booking_notification_emails = StringOrListField(
         child=serializers.EmailField(),
         required=False,
@@ -225,6 +251,7 @@ class EventTypeSerializer(serializers.ModelSerializer):
     )
     reminder_minutes_before = StringOrListField(
         child=serializers.IntegerField(min_value=MIN_REMINDER_MINUTES, max_value=MAX_REMINDER_MINUTES),
+        comma_separated=False,
         required=False,
         default=lambda: [1440],
         validators=[validate_reminder_minutes],
@@ -261,14 +288,6 @@ class EventTypeSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "duration_minutes": {"min_value": MIN_SESSION_MINUTES, "max_value": MAX_SESSION_MINUTES},
         }
-
-    def validate_currency(self, value: str) -> str:
-        value = value.strip().upper()
-        try:
-            validate_currency(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
-        return value
 
 
 # --- availability settings ------------------------------------------------------------
@@ -314,16 +333,9 @@ class AvailabilityReplaceSerializer(serializers.Serializer):
     weekly = WeeklyRangeSerializer(many=True, required=False, default=list)
     overrides = DateOverrideSerializer(many=True, required=False, default=list)
 
-    SETTINGS = (
-        "timezone",
-        "buffer_minutes",
-        "advance_booking_days",
-        "cancellation_cutoff_hours",
-        "minimum_notice_minutes",
-    )
-
     def settings(self) -> dict:
-        return {name: self.validated_data[name] for name in self.SETTINGS if name in self.validated_data}
+        """The settings sent (left-out ones are absent, so they keep their stored value)."""
+        return {name: self.validated_data[name] for name in ASSIGNMENT_SETTINGS if name in self.validated_data}
 
 
 class AvailabilitySettingsSerializer(serializers.Serializer):
@@ -344,11 +356,7 @@ class AvailabilitySettingsSerializer(serializers.Serializer):
     def to_representation(self, instance: InstructorBrand) -> dict:
         return {
             "instructor_id": instance.instructor_id,
-            "timezone": instance.timezone,
-            "buffer_minutes": instance.buffer_minutes,
-            "advance_booking_days": instance.advance_booking_days,
-            "cancellation_cutoff_hours": instance.cancellation_cutoff_hours,
-            "minimum_notice_minutes": instance.minimum_notice_minutes,
+            **{name: getattr(instance, name) for name in ASSIGNMENT_SETTINGS},
             "weekly": [
                 {"weekday": row.weekday, "start": f"{row.start_time:%H:%M}", "end": f"{row.end_time:%H:%M}"}
                 for row in instance.weekly_ranges.order_by("weekday", "start_time")

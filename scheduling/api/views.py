@@ -15,6 +15,7 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from scheduling import selectors, services
+from scheduling.api.errors import Conflict
 from scheduling.api.permissions import SecretForWrites, resolve_brand
 from scheduling.models import EventType, Instructor
 
@@ -74,13 +75,23 @@ class BrandScopedViewSet(viewsets.ModelViewSet):
     list=extend_schema(summary="Instructors assigned to the key's brand"),
     create=extend_schema(summary="Create an instructor assigned to the key's brand (secret key)"),
     retrieve=extend_schema(summary="One instructor of the brand"),
-    partial_update=extend_schema(summary="Change an instructor; timezone is this brand's setting (secret key)"),
+    partial_update=extend_schema(
+        summary="Change an instructor; timezone is this brand's setting (secret key)",
+        description=(
+            "`timezone` is this brand's setting and can always be changed. `name`, `email`, `phone` and "
+            "`slug` belong to the person and are shared by every brand that employs them: while the "
+            "instructor also works for another brand, changing them answers 409 "
+            '`{"detail": ..., "code": "instructor_shared"}` and changes nothing.'
+        ),
+    ),
     destroy=extend_schema(summary="Unassign the instructor from this brand (secret key)"),
 )
 class InstructorViewSet(BrandScopedViewSet):
     """Instructors of the brand. ``timezone`` is the instructor's timezone in this
     brand (per assignment). DELETE unassigns the instructor from this brand only:
-    the instructor stays for its other brands and its bookings' history."""
+    the instructor stays for its other brands and its bookings' history. The
+    identity (name, email, phone, slug) of an instructor shared with other
+    brands is read-only here (409 ``instructor_shared``)."""
 
     serializer_class = InstructorSerializer
     queryset = Instructor.objects.none()
@@ -106,8 +117,13 @@ class InstructorViewSet(BrandScopedViewSet):
         instructor = self.get_object()
         serializer = self.get_serializer(instructor, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            services.instructor_update(instructor=instructor, brand=self.brand, **self._fields_for_update(serializer))
+        try:
+            with service_errors():
+                services.instructor_update(
+                    instructor=instructor, brand=self.brand, **self._fields_for_update(serializer)
+                )
+        except services.InstructorShared as error:
+            raise Conflict(error.message, error.code) from error
         return self._answer(instructor)
 
     def destroy(self, request, *args, **kwargs):

@@ -5,15 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0002_currency_validator'),
+        ("scheduling", "0002_currency_validator"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='eventtype',
-            name='slot_interval_minutes',
-            field=models.PositiveIntegerField(blank=True, help_text="Start times every N minutes from each range's start; empty = every session length.", null=True, validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(720)]),
+            model_name="eventtype",
+            name="slot_interval_minutes",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Start times every N minutes from each range's start; empty = every session length.",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(720)],
+            ),
         ),
     ]

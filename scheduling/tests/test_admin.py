@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 from django.forms import BooleanField, MultiWidget
 from django.test import Client
 from django.urls import reverse
 from rest_framework_api_key.models import APIKey
 
+from scheduling import services
 from scheduling.models import ApiKey, Brand, EventType, Instructor, InstructorBrand, WeeklyAvailability
 from scheduling.services import api_key_create, staff_user_create
 from scheduling.tests.factories import (
@@ -660,3 +663,280 @@ def test_weekly_inline_accepts_moving_a_range_and_filling_its_old_place(admin_cl
     add_inline_rows(data, "weekly_ranges", [weekly_row(0, "09:00", "12:00")])
 
     assert admin_client.post(url, data).status_code == 302
+
+
+# --- No bad input reaches the database as a 500 -------------------------------------------------
+
+
+def test_event_type_slug_taken_in_the_brand_is_a_field_error_on_the_change_page(admin_client, world, brand):
+    EventTypeFactory(brand=brand, slug="taken")
+    event_type = world["event_type"]
+    url = admin_url("eventtype", "change", event_type.pk)
+    data = changeform_data(admin_client.get(url))
+    data.update(slug="taken", name="Renamed")
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["slug"]
+    assert "already uses the slug 'taken'" in errors["slug"][0]
+    event_type.refresh_from_db()
+    assert (event_type.slug, event_type.name) == (world["event_type"].slug, "Intro call")
+
+
+def test_event_type_slug_of_another_brand_may_be_reused(admin_client, world):
+    event_type = world["event_type"]
+    url = admin_url("eventtype", "change", event_type.pk)
+    data = changeform_data(admin_client.get(url))
+    data["slug"] = world["other_event_type"].slug
+
+    assert admin_client.post(url, data).status_code == 302
+    event_type.refresh_from_db()
+    assert event_type.slug == world["other_event_type"].slug
+
+
+def test_event_type_slug_taken_in_the_brand_is_a_field_error_on_the_add_page(staff_client, world, brand):
+    response = staff_client.post(
+        admin_url("eventtype", "add"),
+        {
+            "brand": brand.pk,
+            "name": "Copy",
+            "slug": world["event_type"].slug,
+            "duration_minutes": 30,
+            "currency": "EUR",
+            "reminder_minutes_before": "[60]",
+            "reminder_channels": '["email"]',
+            "booking_notification_emails": "[]",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "already uses the slug" in response.context["adminform"].form.errors["slug"][0]
+    assert EventType.objects.filter(brand=brand).count() == 1
+
+
+@pytest.mark.parametrize("field", ["booking_notification_emails", "reminder_minutes_before"])
+@pytest.mark.parametrize("value", ["", "null"])
+def test_event_type_cleared_list_is_stored_as_an_empty_list(admin_client, world, field, value):
+    event_type = world["event_type"]
+    url = admin_url("eventtype", "change", event_type.pk)
+    data = changeform_data(admin_client.get(url))
+    data[field] = value
+
+    assert admin_client.post(url, data).status_code == 302
+    event_type.refresh_from_db()
+    assert getattr(event_type, field) == []
+
+
+def test_event_type_added_in_the_admin_is_saved_by_the_service(admin_client, brand):
+    with mock.patch("scheduling.services.event_type_create", wraps=services.event_type_create) as create:
+        response = admin_client.post(
+            admin_url("eventtype", "add"),
+            {
+                "brand": brand.pk,
+                "name": "Intro",
+                "slug": "intro",
+                "duration_minutes": 45,
+                "currency": "EUR",
+                "reminder_minutes_before": "[60]",
+                "reminder_channels": '["email"]',
+                "booking_notification_emails": "[]",
+            },
+        )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event_type = EventType.objects.get(brand=brand, slug="intro")
+    assert create.call_count == 1
+    assert response.url == admin_url("eventtype")
+    assert LogEntry.objects.get().object_id == str(event_type.pk)
+
+
+def test_event_type_changed_in_the_admin_is_saved_by_the_service(admin_client, world):
+    event_type = world["event_type"]
+    url = admin_url("eventtype", "change", event_type.pk)
+    data = changeform_data(admin_client.get(url))
+    data["duration_minutes"] = 90
+
+    with mock.patch("scheduling.services.event_type_update", wraps=services.event_type_update) as update:
+        assert admin_client.post(url, data).status_code == 302
+
+    assert update.call_count == 1
+    event_type.refresh_from_db()
+    assert event_type.duration_minutes == 90
+
+
+def override_row(date: str, ranges: str, unavailable: bool = False) -> dict[str, Any]:
+    return {"date": date, "ranges": ranges, **({"unavailable": "on"} if unavailable else {})}
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [override_row("2027-01-01", "[]", True), override_row("2027-01-01", "[]", True)],
+        [override_row("2026-12-24", "[]", True)],  # the fixture's stored date
+    ],
+    ids=["two-new-rows", "a-stored-date"],
+)
+def test_override_inline_refuses_a_duplicate_date(admin_client, world, rows):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    add_inline_rows(data, "overrides", rows)
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    override_formset = response.context["inline_admin_formsets"][1].formset
+    assert "date" in str(override_formset.errors) + str(override_formset.non_form_errors())
+    assert list(assignment.overrides.values_list("date", flat=True)) == [dt.date(2026, 12, 24)]
+
+
+@pytest.mark.parametrize(
+    ("ranges", "message"),
+    [
+        ('[{"start": "09:00+02:00", "end": "10:00"}]', "without an offset"),
+        ('{"start": "09:00", "end": "10:00"}', '"start": "HH:MM"'),
+        ('"09:00-10:00"', '"start": "HH:MM"'),
+        ('[{"start": 900, "end": 1000}]', "is not a time"),
+    ],
+)
+def test_override_inline_refuses_malformed_ranges_next_to_the_field(admin_client, world, ranges, message):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    add_inline_rows(data, "overrides", [override_row("2027-01-02", ranges)])
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][1].formset.errors
+    assert message in " ".join(errors[-1]["ranges"])
+    assert assignment.overrides.count() == 1
+
+
+@pytest.mark.parametrize("ranges", ["", "null", "[]"])
+def test_override_inline_unavailable_date_with_an_empty_ranges_box(admin_client, world, ranges):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    add_inline_rows(data, "overrides", [override_row("2027-01-03", ranges, unavailable=True)])
+
+    assert admin_client.post(url, data).status_code == 302
+    assert assignment.overrides.get(date=dt.date(2027, 1, 3)).ranges == []
+
+
+def test_override_inline_stores_ranges_as_the_api_does(admin_client, world):
+    assignment = world["assignment"]
+    url = admin_url("instructorbrand", "change", assignment.pk)
+    data = changeform_data(admin_client.get(url))
+    add_inline_rows(data, "overrides", [override_row("2027-01-04", '[{"start": "09:00:30", "end": "T10:00"}]')])
+
+    assert admin_client.post(url, data).status_code == 302
+    assert assignment.overrides.get(date=dt.date(2027, 1, 4)).ranges == [{"start": "09:00", "end": "10:00"}]
+
+
+def test_assignment_add_for_an_existing_pair_is_a_form_error(admin_client, world, brand):
+    response = admin_client.post(
+        admin_url("instructorbrand", "add"),
+        {
+            "instructor": world["instructor"].pk,
+            "brand": brand.pk,
+            "timezone": "UTC",
+            "buffer_minutes": 0,
+            "advance_booking_days": 90,
+            "cancellation_cutoff_hours": 24,
+            "minimum_notice_minutes": 0,
+            "weekly_ranges-TOTAL_FORMS": 0,
+            "weekly_ranges-INITIAL_FORMS": 0,
+            "overrides-TOTAL_FORMS": 2,
+            "overrides-INITIAL_FORMS": 0,
+            "overrides-0-date": "2027-01-01",
+            "overrides-0-unavailable": "on",
+            "overrides-0-ranges": "[]",
+            "overrides-1-date": "2027-01-01",
+            "overrides-1-unavailable": "on",
+            "overrides-1-ranges": "[]",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "already exists" in str(response.context["adminform"].form.errors)
+    assert InstructorBrand.objects.filter(instructor=world["instructor"]).count() == 1
+
+
+@pytest.mark.parametrize("page", ["instructor", "brand"])
+def test_assignment_inlines_refuse_a_second_assignment_to_the_same_brand(admin_client, world, brand, page):
+    obj = world["instructor"] if page == "instructor" else brand
+    url = admin_url(page, "change", obj.pk)
+    data = changeform_data(admin_client.get(url))
+    row = {"timezone": "UTC", "buffer_minutes": 0, "advance_booking_days": 90}
+    row.update(cancellation_cutoff_hours=24, minimum_notice_minutes=0)
+    row.update({"brand": brand.pk} if page == "instructor" else {"instructor": world["instructor"].pk})
+    add_inline_rows(data, "assignments", [row])
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert InstructorBrand.objects.filter(instructor=world["instructor"], brand=brand).count() == 1
+
+
+# --- A shared instructor's identity -------------------------------------------------------------
+
+IDENTITY_CHANGE = {"name": "Hijacked", "email": "attacker@example.com", "phone": "+4930999999", "slug": "hijacked"}
+
+
+def test_staff_see_a_shared_instructors_identity_read_only(staff_client, world):
+    shared = world["shared_instructor"]
+    url = admin_url("instructor", "change", shared.pk)
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert not set(IDENTITY_CHANGE) & set(form.fields)
+    assert "also works for other brands" in response.content.decode()
+    before = (shared.name, shared.email, shared.phone, shared.slug)
+
+    data = changeform_data(response)
+    data.update(IDENTITY_CHANGE)
+    data["assignments-0-buffer_minutes"] = 45
+    assert staff_client.post(url, data).status_code == 302
+
+    shared.refresh_from_db()
+    assert (shared.name, shared.email, shared.phone, shared.slug) == before
+    world["shared_own"].refresh_from_db()
+    assert world["shared_own"].buffer_minutes == 45  # their brand's settings stay theirs
+
+
+def test_staff_may_edit_the_identity_of_an_instructor_only_in_their_brands(staff_client, world):
+    own = world["instructor"]
+    url = admin_url("instructor", "change", own.pk)
+    data = changeform_data(staff_client.get(url))
+    data.update(IDENTITY_CHANGE)
+
+    assert staff_client.post(url, data).status_code == 302
+    own.refresh_from_db()
+    assert (own.name, own.email, own.phone, own.slug) == tuple(IDENTITY_CHANGE.values())
+
+
+def test_staff_of_every_brand_of_the_instructor_may_edit_its_identity(brand, other_brand, world):
+    client = Client()
+    client.force_login(staff_user_create(username="both", password="pw", brands=[brand, other_brand]))
+    shared = world["shared_instructor"]
+    url = admin_url("instructor", "change", shared.pk)
+    data = changeform_data(client.get(url))
+    data["email"] = "sam@example.com"
+
+    assert client.post(url, data).status_code == 302
+    shared.refresh_from_db()
+    assert shared.email == "sam@example.com"
+
+
+def test_superusers_may_edit_a_shared_instructors_identity(admin_client, world):
+    shared = world["shared_instructor"]
+    url = admin_url("instructor", "change", shared.pk)
+    data = changeform_data(admin_client.get(url))
+    data.update(IDENTITY_CHANGE)
+
+    assert admin_client.post(url, data).status_code == 302
+    shared.refresh_from_db()
+    assert (shared.name, shared.email, shared.phone, shared.slug) == tuple(IDENTITY_CHANGE.values())

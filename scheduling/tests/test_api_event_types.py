@@ -235,6 +235,74 @@ def test_create_refuses_bad_input_naming_the_field(api, brand, body, field):
     assert EventType.objects.count() == before
 
 
+@pytest.mark.parametrize("value", ["1440,60", "1440, 60", "60"])
+def test_reminder_minutes_refuse_a_comma_separated_or_bare_string(api, value):
+    """API.md: a list or a JSON-array string; ``"1440,60"`` is neither."""
+    before = EventType.objects.count()
+
+    response = api.post("/api/event-types", {"name": "X", "reminder_minutes_before": value}, format="json")
+
+    assert response.status_code == 400
+    errors = response.json()["reminder_minutes_before"]
+    assert "JSON array string" in errors[0] and value in errors[0]
+    assert EventType.objects.count() == before
+
+
+def test_reminder_minutes_refuse_a_comma_separated_string_in_a_patch(api, event_type):
+    response = api.patch(f"/api/event-types/{event_type.id}", {"reminder_minutes_before": "1440,60", "name": "Y"})
+
+    assert response.status_code == 400
+    assert "reminder_minutes_before" in response.json()
+    event_type.refresh_from_db()
+    assert (event_type.name, event_type.reminder_minutes_before) == ("Intro", [1440])
+
+
+def test_reminder_minutes_refuse_a_comma_separated_form_value(api):
+    response = api.post("/api/event-types", {"name": "Form", "reminder_minutes_before": "1440,60"}, format="multipart")
+
+    assert response.status_code == 400
+    assert "reminder_minutes_before" in response.json()
+
+
+def test_reminder_minutes_accept_repeated_form_values(api):
+    response = api.post(
+        "/api/event-types", {"name": "Form", "reminder_minutes_before": ["1440", "60"]}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["reminder_minutes_before"] == [1440, 60]
+
+
+def test_other_lists_still_accept_comma_separated_strings(api):
+    response = api.post(
+        "/api/event-types",
+        {
+            "name": "Commas",
+            "booking_notification_emails": "a@example.com,b@example.com",
+            "reminder_channels": "email,sms",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["reminder_channels"] == ["email", "sms"]
+
+
+@pytest.mark.parametrize(("value", "stored"), [(" usd ", "USD"), ("chf", "CHF")])
+def test_currency_is_trimmed_and_upper_cased(api, value, stored):
+    response = api.post("/api/event-types", {"name": "X", "currency": value}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["currency"] == stored
+
+
+def test_currency_is_checked_by_the_shared_validator(api):
+    response = api.post("/api/event-types", {"name": "X", "currency": "abc"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["currency"] == ["Unknown currency 'ABC'. Use an ISO 4217 code such as EUR or USD."]
+
+
 def test_slug_is_unique_per_brand(api, event_type, foreign_event_type):
     before = EventType.objects.count()
 

@@ -4,7 +4,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from scheduling.models import Instructor, InstructorBrand
-from scheduling.tests.factories import AssignmentFactory, InstructorFactory
+from scheduling.tests.factories import (
+    AssignmentFactory,
+    DateOverrideFactory,
+    InstructorFactory,
+    WeeklyAvailabilityFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -192,6 +197,9 @@ def test_create_refuses_malformed_json(api):
 
 @pytest.mark.parametrize("path", ["/api/instructors/{id}", "/api/instructors/{id}/"])
 def test_patch_changes_the_instructor_and_this_brands_timezone_only(path, api, other_brand, instructor):
+    # The name may change while this brand is the instructor's only one; once shared,
+    # sending the same name again is no change (see the instructor_shared tests below).
+    assert api.patch(path.format(id=instructor.id), {"name": "Ada Lovelace"}).status_code == 200
     AssignmentFactory(instructor=instructor, brand=other_brand, timezone="Asia/Tokyo")
 
     response = api.patch(path.format(id=instructor.id), {"name": "Ada Lovelace", "timezone": "Europe/Lisbon"})
@@ -249,6 +257,105 @@ def test_delete_unassigns_from_this_brand_only(path, api, other_brand, instructo
     ]
     assert Instructor.objects.filter(pk=instructor.pk).exists()
     assert api.get(f"/api/instructors/{instructor.id}").status_code == 404
+
+
+# --- an instructor shared by two brands --------------------------------------------------
+
+
+@pytest.fixture
+def shared_instructor(brand, other_brand, instructor):
+    """``instructor`` (Acme, Europe/Berlin) also works for Globex (Asia/Tokyo)."""
+    AssignmentFactory(instructor=instructor, brand=other_brand, timezone="Asia/Tokyo")
+    return instructor
+
+
+def timezones_of(instructor) -> dict[str, str]:
+    return dict(InstructorBrand.objects.filter(instructor=instructor).values_list("brand__slug", "timezone"))
+
+
+def identity(instructor) -> tuple:
+    instructor.refresh_from_db()
+    return instructor.name, instructor.email, instructor.phone, instructor.slug
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "Hijacked Name"),
+        ("email", "attacker@example.com"),
+        ("phone", "+4930123456"),
+        ("slug", "hijacked-slug"),
+    ],
+)
+def test_another_brand_cannot_change_a_shared_instructors_identity(other_api, shared_instructor, field, value):
+    before = identity(shared_instructor)
+
+    response = other_api.patch(
+        f"/api/instructors/{shared_instructor.id}", {field: value, "timezone": "Europe/Lisbon"}, format="json"
+    )
+
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert body["code"] == "instructor_shared"
+    assert "other brands" in body["detail"] and field in body["detail"]
+    assert identity(shared_instructor) == before
+    assert timezones_of(shared_instructor) == {"acme": "Europe/Berlin", "globex": "Asia/Tokyo"}  # nothing changed
+
+
+def test_the_first_brand_cannot_change_a_shared_instructors_identity_either(api, shared_instructor):
+    response = api.patch(f"/api/instructors/{shared_instructor.id}", {"email": "new@example.com"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "instructor_shared"
+    shared_instructor.refresh_from_db()
+    assert shared_instructor.email != "new@example.com"
+
+
+def test_another_brand_may_change_its_own_timezone_of_a_shared_instructor(other_api, shared_instructor):
+    response = other_api.patch(f"/api/instructors/{shared_instructor.id}", {"timezone": "Europe/Lisbon"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["timezone"] == "Europe/Lisbon"
+    assert timezones_of(shared_instructor) == {"acme": "Europe/Berlin", "globex": "Europe/Lisbon"}
+
+
+def test_resending_a_shared_instructors_current_identity_is_not_a_change(other_api, shared_instructor):
+    name, email, phone, slug = identity(shared_instructor)
+
+    response = other_api.patch(
+        f"/api/instructors/{shared_instructor.id}",
+        {"name": name, "email": email, "phone": phone, "slug": slug, "timezone": "Europe/Paris"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert identity(shared_instructor) == (name, email, phone, slug)
+    assert response.json()["timezone"] == "Europe/Paris"
+
+
+def test_identity_is_editable_again_once_the_other_brand_lets_go(api, other_api, shared_instructor):
+    assert other_api.delete(f"/api/instructors/{shared_instructor.id}").status_code == 204
+
+    response = api.patch(f"/api/instructors/{shared_instructor.id}", {"email": "ada@example.com"})
+
+    assert response.status_code == 200, response.content
+    assert identity(shared_instructor)[1] == "ada@example.com"
+
+
+def test_delete_by_another_brand_leaves_this_brands_assignment_and_schedule(api, other_api, brand, shared_instructor):
+    own = InstructorBrand.objects.get(instructor=shared_instructor, brand=brand)
+    WeeklyAvailabilityFactory(assignment=own, weekday=2)
+    DateOverrideFactory(assignment=own)
+    InstructorBrand.objects.filter(pk=own.pk).update(buffer_minutes=25)
+
+    assert other_api.delete(f"/api/instructors/{shared_instructor.id}").status_code == 204
+
+    assert list(InstructorBrand.objects.filter(instructor=shared_instructor)) == [own]
+    own.refresh_from_db()
+    assert (own.timezone, own.buffer_minutes) == ("Europe/Berlin", 25)
+    assert own.weekly_ranges.count() == 1 and own.overrides.count() == 1
+    assert api.get(f"/api/instructors/{shared_instructor.id}").status_code == 200
+    assert other_api.get(f"/api/instructors/{shared_instructor.id}").status_code == 404
 
 
 # --- tenancy and auth --------------------------------------------------------------------
