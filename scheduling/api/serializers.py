@@ -271,6 +271,7 @@ class EventTypeSerializer(serializers.ModelSerializer):
             "name",
             "slug",
             "duration_minutes",
+            "slot_interval_minutes",
             "description",
             "price_amount",
             "currency",
@@ -287,6 +288,7 @@ class EventTypeSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs = {
             "duration_minutes": {"min_value": MIN_SESSION_MINUTES, "max_value": MAX_SESSION_MINUTES},
+            "slot_interval_minutes": {"min_value": MIN_SESSION_MINUTES, "max_value": MAX_SESSION_MINUTES},
         }
 
 

@@ -429,3 +429,15 @@ def test_another_brands_event_type_is_a_404_for_every_method(api, foreign_event_
 
 def test_unknown_event_type_is_a_404(api):
     assert api.get("/api/event-types/999999").status_code == 404
+
+
+@pytest.mark.parametrize(("value", "status"), [(30, 201), (None, 201), (4, 400), (721, 400), ("often", 400)])
+def test_slot_interval_minutes(api, value, status):
+    response = api.post(
+        "/api/event-types", {"name": "Stepped", "duration_minutes": 60, "slot_interval_minutes": value}, format="json"
+    )
+    assert response.status_code == status, response.content
+    if status == 201:
+        assert response.json()["slot_interval_minutes"] == value
+    else:
+        assert "slot_interval_minutes" in response.json()
