@@ -5,6 +5,10 @@ why a message was not delivered (status, attempts, each attempt's error) and
 send it again with the "Resend" action, which queues a new notification
 through ``notifications.services.notification_resend``. Brand staff see only
 their brands' rows (``booking_project.admin_scoping``).
+
+The booking's change page shows its reminders and notifications too (SPEC:
+admin inlines). ``bookings`` never imports ``notifications``, so the inlines
+are added to ``bookings.admin.BookingAdmin`` from here.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from booking_project.admin_scoping import BrandListFilter, BrandScopedAdmin
+from bookings.admin import BookingAdmin
 
 from .models import BookingReminder, Notification, NotificationAttempt
 from .services import notification_resend
@@ -42,7 +47,7 @@ def _booking_link(booking) -> str:
 class NotificationAttemptInline(ReadOnlyAdminMixin, BrandScopedAdmin, admin.TabularInline):
     model = NotificationAttempt
     brand_path = "notification__booking__brand"
-    fields = ("number", "created_at", "succeeded", "provider_message_id", "duration_ms", "error")
+    fields = ("number", "created_at", "succeeded", "provider_message_id", "duration_ms", "error", "note")
     readonly_fields = fields
     extra = 0
 
@@ -68,10 +73,24 @@ class NotificationAdmin(ReadOnlyAdminMixin, BrandScopedAdmin, admin.ModelAdmin):
     search_fields = ("recipient", "booking__uid", "booking__attendee_email", "provider_message_id")
     date_hierarchy = "created_at"
     fieldsets = [
-        (None, {"fields": ("booking_link", "event", "reminder", "kind", "audience", "channel", "recipient")}),
+        (
+            None,
+            {
+                "fields": (
+                    "booking_link",
+                    "event",
+                    "reminder",
+                    "minutes_before",
+                    "kind",
+                    "audience",
+                    "channel",
+                    "recipient",
+                )
+            },
+        ),
         ("Delivery", {"fields": ("status", "attempts", "next_attempt_at", "sent_at", "provider_message_id")}),
         ("Error", {"fields": ("last_error",)}),
-        ("Record", {"fields": ("created_at", "updated_at")}),
+        ("Record", {"fields": ("created_at", "updated_at", "booking_snapshot")}),
     ]
     readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
     inlines = [NotificationAttemptInline]
@@ -141,3 +160,56 @@ class BookingReminderAdmin(ReadOnlyAdminMixin, BrandScopedAdmin, admin.ModelAdmi
     @admin.display(description="booking")
     def booking_link(self, reminder: BookingReminder):
         return _booking_link(reminder.booking)
+
+
+# --- on the booking's change page -------------------------------------------------------
+
+
+class BookingRowsInline(ReadOnlyAdminMixin, BrandScopedAdmin, admin.TabularInline):
+    """Read-only rows of one booking; the section is left out when the booking has none.
+
+    A booking made by the booking service always has notifications (and
+    reminders, unless its session type has none); one without gets no empty
+    table.
+    """
+
+    brand_path = "booking__brand"
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        if not super().has_view_permission(request, obj):
+            return False
+        return obj is None or self._booking_has_rows(obj)
+
+    def _booking_has_rows(self, booking) -> bool:
+        # Inline instances live for one request; Django asks several times per page.
+        if getattr(self, "_has_rows_of", None) != booking.pk:
+            self._has_rows_of = booking.pk
+            self._has_rows = self.model._default_manager.filter(booking=booking).exists()
+        return self._has_rows
+
+
+class BookingReminderInline(BookingRowsInline):
+    model = BookingReminder
+    verbose_name_plural = "reminders"
+    fields = ("remind_at", "channel", "minutes_before", "status", "sent_at", "attempts", "last_error")
+    readonly_fields = fields
+
+
+class NotificationInline(BookingRowsInline):
+    """The booking's messages; each links to its page (attempts, "Resend")."""
+
+    model = Notification
+    fk_name = "booking"
+    verbose_name_plural = "notifications"
+    fields = ("created_at", "kind", "audience", "channel", "recipient", "status", "attempts", "sent_at", "last_error")
+    readonly_fields = fields
+    show_change_link = True
+
+
+BookingAdmin.inlines = [
+    *(inline for inline in BookingAdmin.inlines if inline not in (BookingReminderInline, NotificationInline)),
+    BookingReminderInline,
+    NotificationInline,
+]

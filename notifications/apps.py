@@ -6,7 +6,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        # The booking signals' subscribers: messages (receivers) and the reminder schedule.
-        from . import receivers, reminder_receivers  # noqa: F401
+        # The booking signals' subscribers: the reminder schedule, then the messages (the order
+        # in which their warnings reach a booking response).
+        from . import receivers, reminder_receivers
 
+        reminder_receivers.connect()
         receivers.connect()

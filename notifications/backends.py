@@ -3,9 +3,11 @@
 A backend takes an :class:`OutgoingMessage` (already rendered, sender already
 resolved) and returns the provider's message id, or raises
 :class:`PermanentError` (retrying cannot help: invalid number, validation
-error, bad credentials) or :class:`TemporaryError` (try again later: 5xx,
-429, timeouts, connection errors). The caller (``notifications.services``)
-turns those into the notification's status and its retry schedule.
+error, bad credentials), :class:`TemporaryError` (try again later: 5xx,
+429, timeouts, connection errors) or :class:`AlreadyAccepted` (an earlier
+request with the same idempotency key was accepted). The caller
+(``notifications.services``) turns those into the notification's status and
+its retry schedule.
 
 Which backend sends a channel is decided by settings (:func:`backend_for`):
 
@@ -60,6 +62,15 @@ class PermanentError(DeliveryError):
 
 class TemporaryError(DeliveryError):
     """The provider may accept the same message later (5xx, 429, timeout, connection)."""
+
+
+class AlreadyAccepted(DeliveryError):
+    """The provider already accepted a request with this idempotency key, with another body.
+
+    Resend answers ``409 invalid_idempotent_request`` when a key comes back with
+    a different payload: the first request under that key was accepted (the
+    email went out then), so this message counts as sent, not as a failure.
+    """
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,9 @@ def _resend_error(error) -> DeliveryError:
         status = 500
     error_type = str(getattr(error, "error_type", "") or "")
     text = f"Resend {status} {error_type}: {error.message}".replace("  ", " ")
+    # 409 invalid_idempotent_request: the key was used before with another body, and that request was accepted.
+    if status == 409 and error_type == "invalid_idempotent_request":
+        return AlreadyAccepted(text, status=status, code=error_type)
     # 409 concurrent_idempotent_requests: the first request with this key is still running.
     if status >= 500 or status in (408, 429) or error_type in ("HttpClientError", "concurrent_idempotent_requests"):
         return TemporaryError(text, status=status, code=error_type)

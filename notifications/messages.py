@@ -6,13 +6,23 @@ Templates live under ``templates/notifications/``:
   (each may be specialised per audience as ``<kind>_<audience>...``);
 * ``sms/<kind>.txt`` for SMS and WhatsApp.
 
-Times are shown in the recipient's timezone: the attendee sees
-``booking.student_timezone``, the host ``booking.instructor_timezone``, with
-the zone's name. Rendering is deterministic for one notification (no "now"
-anywhere, the ``.ics`` DTSTAMP is the notification's creation time): a retry
-sends the very same request, which Resend's ``Idempotency-Key`` requires.
-The wording follows the event that caused the notification (its stored
-payload), not the booking's current state, for the same reason.
+Times are shown in the recipient's timezone: the attendee sees the
+student's timezone, the host the instructor's, with the zone's name.
+
+Rendering is deterministic for one notification: a retry sends the very
+same request, which Resend's ``Idempotency-Key`` requires (the same key with
+another body is refused). So nothing is read from "now" (the ``.ics``
+DTSTAMP is the notification's creation time), and the booking's changing
+state (times, status, iCalendar SEQUENCE) never comes from the live booking:
+
+* a message caused by an event renders the booking as that event left it:
+  its stored payload (``bookings.services.event_payload``) for the times,
+  status and zones, and for SEQUENCE the number of ``booking.rescheduled``
+  events of the booking up to and including this event;
+* a message no event caused (a reminder, or a resent copy of one) renders
+  ``Notification.booking_snapshot``, which the send step stores at the first
+  attempt (:func:`booking_snapshot`); its lead time ("in 24 hours") is
+  ``Notification.minutes_before``.
 """
 
 from __future__ import annotations
@@ -27,9 +37,11 @@ from urllib.parse import urlsplit
 import icalendar
 from django.conf import settings
 from django.template.loader import render_to_string, select_template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from bookings.models import BookingStatus
+from bookings.links import manage_url
+from bookings.models import Booking, BookingStatus, Event
+from bookings.services import event_payload
 
 from .backends import Attachment
 from .models import Channel, Notification
@@ -50,21 +62,12 @@ class RenderedMessage:
 # --- links ---------------------------------------------------------------------------
 
 
-def bookings_manage_url(booking) -> str:
-    """The signed link that lets the attendee view, reschedule or cancel the booking."""
-    from bookings.links import manage_token, manage_url
-
-    try:
-        return manage_url(booking)
-    except NoReverseMatch:  # the student pages' URLconf is not wired (yet): same shape by hand
-        return f"{settings.SITE_URL}/booking/{booking.uid}/?token={manage_token(booking.uid)}"
+bookings_manage_url = manage_url
+"""The signed link that lets the attendee view, reschedule or cancel the booking (``bookings.links``)."""
 
 
 def _admin_url(booking) -> str:
-    try:
-        return f"{settings.SITE_URL}{reverse('admin:bookings_booking_change', args=[booking.pk])}"
-    except NoReverseMatch:
-        return ""
+    return f"{settings.SITE_URL}{reverse('admin:bookings_booking_change', args=[booking.pk])}"
 
 
 def site_host() -> str:
@@ -117,18 +120,97 @@ def _parse_iso(value: Any) -> dt.datetime | None:
         return None
 
 
+# --- what the message says about the booking ------------------------------------------
+
+
+RESCHEDULED = "booking.rescheduled"
+
+
+@dataclass(frozen=True)
+class BookingState:
+    """The booking's changing fields as one message describes them (never read from the live booking)."""
+
+    start_at: dt.datetime
+    end_at: dt.datetime
+    status: str
+    sequence: int
+    student_timezone: str
+    instructor_timezone: str
+    previous_start_at: dt.datetime | None = None
+    previous_end_at: dt.datetime | None = None
+
+
+def booking_snapshot(booking: Booking) -> dict[str, Any]:
+    """The booking as it is now, in the event payload's shape plus the iCalendar ``sequence``.
+
+    Stored on a notification that no event caused (a reminder) at its first
+    attempt, so that its retries render the same message.
+    """
+    return {**event_payload(booking), "sequence": booking.sequence}
+
+
+def _sequence_at(event: Event) -> int:
+    """SEQUENCE at ``event``: its booking's reschedules up to and including it.
+
+    Events of one booking are written under the booking's row lock, so their
+    ids follow their order; the count is the same on every retry.
+    """
+    return Event.objects.filter(booking_id=event.booking_id, type=RESCHEDULED, pk__lte=event.pk).count()
+
+
+def _state_from(payload: dict[str, Any], *, sequence: int, booking: Booking) -> BookingState:
+    # The fallbacks cover payloads written before a field existed; every payload has the times.
+    return BookingState(
+        start_at=_parse_iso(payload.get("start_at")) or booking.start_at,
+        end_at=_parse_iso(payload.get("end_at")) or booking.end_at,
+        status=payload.get("status") or booking.status,
+        sequence=sequence,
+        student_timezone=payload.get("student_timezone") or booking.student_timezone,
+        instructor_timezone=payload.get("instructor_timezone") or booking.instructor_timezone,
+        previous_start_at=_parse_iso(payload.get("previous_start_at")),
+        previous_end_at=_parse_iso(payload.get("previous_end_at")),
+    )
+
+
+def booking_state(notification: Notification) -> BookingState:
+    """What ``notification`` says about its booking: its event's payload, else its stored snapshot.
+
+    A notification without an event whose snapshot is not stored yet (it has
+    not been attempted; the send step stores it first) shows the booking now.
+    """
+    booking = notification.booking
+    if notification.event_id:
+        event = notification.event
+        return _state_from(event.payload, sequence=_sequence_at(event), booking=booking)
+    snapshot = notification.booking_snapshot or booking_snapshot(booking)
+    return _state_from(snapshot, sequence=int(snapshot.get("sequence", booking.sequence)), booking=booking)
+
+
 # --- calendar ------------------------------------------------------------------------
 
 
-def booking_ics(booking, *, cancelled: bool = False, status: str | None = None, stamp: dt.datetime) -> bytes:
+def booking_ics(
+    booking,
+    *,
+    cancelled: bool = False,
+    status: str | None = None,
+    stamp: dt.datetime,
+    start_at: dt.datetime | None = None,
+    end_at: dt.datetime | None = None,
+    sequence: int | None = None,
+) -> bytes:
     """An iCalendar invitation for ``booking``.
 
     One UID per booking (``<uid>@<site host>``) so calendars update the same
-    entry; SEQUENCE is ``booking.sequence`` (bumped on reschedule);
-    ``METHOD:CANCEL`` + ``STATUS:CANCELLED`` when ``cancelled``. Times in UTC.
-    ``status`` is the booking status the message describes (pending: TENTATIVE).
+    entry; SEQUENCE bumped on reschedule; ``METHOD:CANCEL`` +
+    ``STATUS:CANCELLED`` when ``cancelled``. Times in UTC. ``status``,
+    ``start_at``, ``end_at`` and ``sequence`` are the booking as the message
+    describes it (pending: TENTATIVE); each defaults to the booking's own.
     """
     status = status or booking.status
+    start_at = start_at or booking.start_at
+    end_at = end_at or booking.end_at
+    sequence = booking.sequence if sequence is None else sequence
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -136,11 +218,11 @@ def booking_ics(booking, *, cancelled: bool = False, status: str | None = None, 
     event = icalendar.Event()
     event.add("uid", f"{booking.uid}@{site_host()}")
     event.add("dtstamp", stamp.astimezone(dt.UTC))
-    event.add("dtstart", booking.start_at.astimezone(dt.UTC))
-    event.add("dtend", booking.end_at.astimezone(dt.UTC))
-    event.add("sequence", booking.sequence)
+    event.add("dtstart", start_at.astimezone(dt.UTC))
+    event.add("dtend", end_at.astimezone(dt.UTC))
+    event.add("sequence", sequence)
     event.add("summary", f"{booking.event_type.name} with {booking.instructor.name}")
-    manage_link = bookings_manage_url(booking)
+    manage_link = manage_url(booking)
     description = f"Manage your booking: {manage_link}"
     if booking.notes:
         description += f"\n\nYour notes: {booking.notes}"
@@ -168,15 +250,11 @@ def booking_ics(booking, *, cancelled: bool = False, status: str | None = None, 
 # --- rendering -----------------------------------------------------------------------
 
 
-def _context(notification: Notification) -> dict[str, Any]:
+def _context(notification: Notification, state: BookingState) -> dict[str, Any]:
     booking = notification.booking
     is_host = notification.audience == Notification.Audience.HOST
-    zone_name = booking.instructor_timezone if is_host else booking.student_timezone
-    payload = notification.event.payload if notification.event_id and notification.event else {}
-    status_at_event = payload.get("status") or booking.status
-    previous_start = _parse_iso(payload.get("previous_start_at"))
-    previous_end = _parse_iso(payload.get("previous_end_at"))
-    reminder = notification.reminder if notification.reminder_id else None
+    zone_name = state.instructor_timezone if is_host else state.student_timezone
+    previous_start, previous_end = state.previous_start_at, state.previous_end_at
     return {
         "notification": notification,
         "booking": booking,
@@ -186,16 +264,16 @@ def _context(notification: Notification) -> dict[str, Any]:
         "audience": notification.audience,
         "is_host": is_host,
         "timezone": zone_name,
-        "when": format_when(booking.start_at, booking.end_at, zone_name),
-        "when_short": format_short(booking.start_at, zone_name),
+        "when": format_when(state.start_at, state.end_at, zone_name),
+        "when_short": format_short(state.start_at, zone_name),
         "previous_when": format_when(previous_start, previous_end, zone_name)
         if previous_start and previous_end
         else "",
-        "status": status_at_event,
-        "is_pending": status_at_event == BookingStatus.PENDING,
-        "manage_url": "" if is_host else bookings_manage_url(booking),
+        "status": state.status,
+        "is_pending": state.status == BookingStatus.PENDING,
+        "manage_url": "" if is_host else manage_url(booking),
         "admin_url": _admin_url(booking) if is_host else "",
-        "lead_time": lead_time(reminder.minutes_before) if reminder else "",
+        "lead_time": lead_time(notification.minutes_before) if notification.minutes_before else "",
         "duration_minutes": booking.event_type.duration_minutes,
     }
 
@@ -215,7 +293,8 @@ def _one_line(text: str) -> str:
 
 def render_email(notification: Notification) -> RenderedMessage:
     """Subject, plain text, HTML and (for the attendee) the ``.ics``."""
-    context = _context(notification)
+    state = booking_state(notification)
+    context = _context(notification, state)
     kind, audience = notification.kind, notification.audience
     subject = _one_line(select_template(_templates(kind, audience, "_subject.txt")).render(context))
     text = _tidy_text(select_template(_templates(kind, audience, ".txt")).render(context))
@@ -224,7 +303,15 @@ def render_email(notification: Notification) -> RenderedMessage:
     attachments: tuple[Attachment, ...] = ()
     if audience == Notification.Audience.ATTENDEE:
         cancelled = kind == Notification.Kind.CANCELLATION
-        ics = booking_ics(booking, cancelled=cancelled, status=context["status"], stamp=notification.created_at)
+        ics = booking_ics(
+            booking,
+            cancelled=cancelled,
+            status=state.status,
+            stamp=notification.created_at,
+            start_at=state.start_at,
+            end_at=state.end_at,
+            sequence=state.sequence,
+        )
         method = "CANCEL" if cancelled else "REQUEST"
         attachments = (Attachment(ICS_FILENAME, ics, f"text/calendar; charset=utf-8; method={method}"),)
     reply_to = booking.attendee_email if audience == Notification.Audience.HOST else booking.instructor.email
@@ -233,7 +320,8 @@ def render_email(notification: Notification) -> RenderedMessage:
 
 def render_text_message(notification: Notification) -> RenderedMessage:
     """The short text of an SMS or WhatsApp message."""
-    text = render_to_string(f"notifications/sms/{notification.kind}.txt", _context(notification))
+    context = _context(notification, booking_state(notification))
+    text = render_to_string(f"notifications/sms/{notification.kind}.txt", context)
     return RenderedMessage(subject="", text=_tidy_text(text).strip(), html="")
 
 

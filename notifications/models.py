@@ -44,6 +44,18 @@ class Notification(models.Model):
     reminder = models.OneToOneField(
         "BookingReminder", on_delete=models.SET_NULL, null=True, blank=True, related_name="notification"
     )
+    minutes_before = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Reminders: how long before the session it is meant to arrive (its 'in 24 hours' wording). "
+        "Kept on the row, so a resent copy, which has no reminder, says the same.",
+    )
+    booking_snapshot = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="A message no event caused (reminders): the booking's times, status and iCalendar sequence "
+        "as its first attempt rendered them, so every retry sends the same body under the same Idempotency-Key.",
+    )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     audience = models.CharField(max_length=16, choices=Audience.choices, default=Audience.ATTENDEE)
     channel = models.CharField(max_length=16, choices=Channel.choices)
@@ -73,6 +85,7 @@ class NotificationAttempt(models.Model):
     succeeded = models.BooleanField()
     provider_message_id = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
+    note = models.TextField(blank=True, help_text="What the provider's answer meant, when it is not plain.")
     duration_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -144,7 +144,11 @@ RECEIVERS = (
 )
 
 
+def dispatch_uid(receiver) -> str:
+    return f"{__name__}.{receiver.__name__}"
+
+
 def connect() -> None:
-    """Subscribe to the booking signals (called from ``NotificationsConfig.ready``)."""
+    """Subscribe to the booking signals (called from ``NotificationsConfig.ready``; safe to call again)."""
     for signal, receiver in RECEIVERS:
-        signal.connect(receiver, sender=Booking, dispatch_uid=f"notifications.{receiver.__name__}")
+        signal.connect(receiver, sender=Booking, dispatch_uid=dispatch_uid(receiver))

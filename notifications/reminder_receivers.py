@@ -1,34 +1,47 @@
 """Keep each booking's reminder schedule in step with its lifecycle.
 
-Connected when this module is imported (``NotificationsConfig.ready()``).
+Connected by :func:`connect`, which ``NotificationsConfig.ready()`` calls
+(like ``notifications.receivers``; importing this module connects nothing).
 Each receiver runs inside the booking service's transaction, so the reminder
 rows commit or roll back with the change that caused them. The send side (the
-notification rows and their tasks) is wired separately in
-``notifications.receivers``.
+notification rows and their tasks) is ``notifications.receivers``.
 """
 
 from __future__ import annotations
 
-from django.dispatch import receiver
-
 from bookings import signals
+from bookings.models import Booking
 
 from .reminders import reminder_schedule_warnings, reminders_cancel, reminders_recompute, reminders_schedule
 
 
-@receiver(signals.booking_created, dispatch_uid="notifications.reminders.schedule")
-def schedule_reminders(sender, booking, **kwargs) -> list[str]:
+def schedule_reminders(sender, *, booking: Booking, **kwargs) -> list[str]:
     """Snapshot the event type's reminders; warn about those that cannot be sent (no phone, no provider)."""
     return reminder_schedule_warnings(booking, reminders_schedule(booking=booking))
 
 
-@receiver(signals.booking_rescheduled, dispatch_uid="notifications.reminders.recompute")
-def recompute_reminders(sender, booking, **kwargs) -> None:
+def recompute_reminders(sender, *, booking: Booking, **kwargs) -> None:
     reminders_recompute(booking=booking)
 
 
-@receiver(signals.booking_cancelled, dispatch_uid="notifications.reminders.cancel_on_cancelled")
-@receiver(signals.booking_completed, dispatch_uid="notifications.reminders.cancel_on_completed")
-@receiver(signals.booking_no_show, dispatch_uid="notifications.reminders.cancel_on_no_show")
-def cancel_reminders(sender, booking, **kwargs) -> None:
+def cancel_reminders(sender, *, booking: Booking, **kwargs) -> None:
     reminders_cancel(booking=booking)
+
+
+RECEIVERS = (
+    (signals.booking_created, schedule_reminders),
+    (signals.booking_rescheduled, recompute_reminders),
+    (signals.booking_cancelled, cancel_reminders),
+    (signals.booking_completed, cancel_reminders),
+    (signals.booking_no_show, cancel_reminders),
+)
+
+
+def dispatch_uid(receiver) -> str:
+    return f"{__name__}.{receiver.__name__}"
+
+
+def connect() -> None:
+    """Subscribe to the booking signals (called from ``NotificationsConfig.ready``; safe to call again)."""
+    for signal, receiver in RECEIVERS:
+        signal.connect(receiver, sender=Booking, dispatch_uid=dispatch_uid(receiver))

@@ -30,7 +30,6 @@ database refuses a second notification for a reminder whatever happens.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -41,7 +40,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 
-from .models import BookingReminder, Channel
+from .models import BookingReminder, Channel, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +62,18 @@ def _reason_not_confirmed(status: str) -> str:
     return f"booking is {status}, not confirmed"
 
 
-def _as_list(value: Any) -> list:
-    """The event type's JSON list, also tolerating its string form (``"[1440, 60]"``)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip() else []
-        except ValueError:
-            return []
-    if not isinstance(value, list | tuple):
-        return []
-    return list(value)
+def _as_list(event_type, field: str) -> list:
+    """The event type's JSON list ``field``.
+
+    The validators (model, admin form, API serializer, which turns the string
+    forms into lists) store lists only; anything else got around them, and is
+    logged and left out rather than guessed at.
+    """
+    value = getattr(event_type, field)
+    if isinstance(value, list | tuple):
+        return list(value)
+    logger.error("Event type %s: %s is not a list (%r); no reminders from it", event_type.pk, field, value)
+    return []
 
 
 def _unique(values: Iterable) -> list:
@@ -86,7 +87,7 @@ def _unique(values: Iterable) -> list:
 def reminder_offsets(event_type) -> list[int]:
     """``reminder_minutes_before`` as distinct positive ints, in the order given."""
     offsets = []
-    for value in _as_list(event_type.reminder_minutes_before):
+    for value in _as_list(event_type, "reminder_minutes_before"):
         if isinstance(value, bool):
             continue
         try:
@@ -100,7 +101,8 @@ def reminder_offsets(event_type) -> list[int]:
 
 def reminder_channels(event_type) -> list[str]:
     """``reminder_channels`` restricted to the known channels, in the order given."""
-    return _unique(channel for channel in _as_list(event_type.reminder_channels) if channel in Channel.values)
+    channels = _as_list(event_type, "reminder_channels")
+    return _unique(channel for channel in channels if channel in Channel.values)
 
 
 def _recipient(booking: Booking, channel: str) -> str:
@@ -136,8 +138,9 @@ def reminders_schedule(*, booking: Booking) -> list[BookingReminder]:
         for reminder in BookingReminder.objects.filter(booking=booking)
     }
     new_rows = []
+    channels = reminder_channels(event_type)
     for minutes in reminder_offsets(event_type):
-        for channel in reminder_channels(event_type):
+        for channel in channels:
             if (channel, minutes) in existing:
                 continue
             remind_at = booking.start_at - dt.timedelta(minutes=minutes)
@@ -277,14 +280,13 @@ def _process_one(reminder_id: int, booking_id: int, now: dt.datetime) -> str | N
             )
         if not _finish(reminder.pk, status=BookingReminder.Status.SENT, sent_at=timezone.now(), last_error=""):
             return None
-        reminder.refresh_from_db()
         notification_queue(
             booking=booking,
-            kind="reminder",
+            kind=Notification.Kind.REMINDER,
             channel=reminder.channel,
             recipient=_recipient(booking, reminder.channel),
-            audience="attendee",
-            reminder=reminder,
+            audience=Notification.Audience.ATTENDEE,
+            reminder=reminder,  # its id and minutes_before, which the claim does not change
         )
         return "sent"
 

@@ -14,7 +14,12 @@ message, and no message goes out twice:
   30 min, 2 h, then ``failed``. Waits up to a minute are also Celery
   countdowns; longer ones live only in the database, for the sweep;
 * **idempotency**: Resend receives ``Idempotency-Key: notification-<id>``,
-  so a retry after a timeout whose email did go out is not a second email;
+  so a retry after a timeout whose email did go out is not a second email.
+  Every attempt renders the same body (``notifications.messages``: from the
+  event's payload, or from the snapshot stored at the first attempt); should
+  it differ anyway (a template or sender changed in between), Resend's
+  ``409 invalid_idempotent_request`` says the key's first request was
+  accepted, and the row is ``sent`` with a note on the attempt;
 * **sweep**: every minute, rows still ``pending`` after their time (broker
   down at commit, lost task) and rows stuck in ``sending`` (worker died) are
   enqueued again.
@@ -39,6 +44,7 @@ from bookings.models import Booking, BookingStatus, Event
 from . import messages
 from .backends import (
     TEXT_CHANNEL_NAMES,
+    AlreadyAccepted,
     DeliveryError,
     OutgoingMessage,
     PermanentError,
@@ -117,17 +123,20 @@ def notification_queue(
     audience: str = Notification.Audience.ATTENDEE,
     event: Event | None = None,
     reminder: BookingReminder | None = None,
+    minutes_before: int | None = None,
 ) -> Notification:
     """Write a ``pending`` notification and send it after the surrounding transaction commits.
 
     Call it inside the transaction of the change that causes the message: a
     rollback then leaves no row and enqueues nothing. Outside a transaction
-    the task is enqueued at once.
+    the task is enqueued at once. ``minutes_before`` (a reminder's lead time)
+    defaults to the reminder's.
     """
     notification = Notification.objects.create(
         booking=booking,
         event=event,
         reminder=reminder,
+        minutes_before=_minutes_before(reminder, minutes_before),
         kind=kind,
         channel=channel,
         recipient=recipient,
@@ -137,6 +146,12 @@ def notification_queue(
     )
     transaction.on_commit(partial(_enqueue, notification.id))
     return notification
+
+
+def _minutes_before(reminder: BookingReminder | None, minutes_before: int | None) -> int | None:
+    if minutes_before is None and reminder is not None:
+        return reminder.minutes_before
+    return minutes_before
 
 
 def notification_record_skipped(
@@ -149,12 +164,14 @@ def notification_record_skipped(
     audience: str = Notification.Audience.ATTENDEE,
     event: Event | None = None,
     reminder: BookingReminder | None = None,
+    minutes_before: int | None = None,
 ) -> Notification:
     """Log a notification that cannot be attempted (no phone, channel not configured), with the reason."""
     return Notification.objects.create(
         booking=booking,
         event=event,
         reminder=reminder,
+        minutes_before=_minutes_before(reminder, minutes_before),
         kind=kind,
         channel=channel,
         recipient=recipient,
@@ -202,6 +219,19 @@ def _outgoing(notification: Notification) -> OutgoingMessage:
     )
 
 
+def _freeze_booking_state(notification: Notification) -> None:
+    """Store what a message without an event shows of its booking, before its first attempt.
+
+    Stored before the provider is called, so an attempt whose answer is lost
+    (timeout, worker died) is retried with the same body. A message caused by
+    an event needs nothing stored: it renders its event's payload.
+    """
+    if notification.event_id or notification.booking_snapshot:
+        return
+    notification.booking_snapshot = messages.booking_snapshot(notification.booking)
+    Notification.objects.filter(pk=notification.pk).update(booking_snapshot=notification.booking_snapshot)
+
+
 def _finish_skipped(notification: Notification, reason: str) -> SendOutcome:
     with transaction.atomic():
         notification.status = Notification.Status.SKIPPED
@@ -227,7 +257,7 @@ def notification_send(*, notification_id: int) -> SendOutcome:
     if not _claim(notification_id, now):
         return SendOutcome("not_claimed")
     notification = Notification.objects.select_related(
-        "booking__brand", "booking__instructor", "booking__event_type", "event", "reminder"
+        "booking__brand", "booking__instructor", "booking__event_type", "event"
     ).get(pk=notification_id)
 
     reason = _skip_reason(notification)
@@ -247,22 +277,33 @@ def notification_send(*, notification_id: int) -> SendOutcome:
     if reason is not None:
         return _finish_skipped(notification, reason)
 
+    _freeze_booking_state(notification)
     notification.attempts += 1
     started = time.monotonic()
-    provider_message_id, error = "", None
+    provider_message_id, error, note = "", None, ""
     try:
         provider_message_id = backend.send(_outgoing(notification))
+    except AlreadyAccepted as accepted:
+        note = (
+            "Recorded as sent: an earlier attempt under this Idempotency-Key was accepted by the provider "
+            f"(its answer was lost) and the body has changed since, so nothing was sent again. Answer: {accepted}"
+        )
     except DeliveryError as delivery_error:
         error = delivery_error
     except Exception as unexpected:  # a bug or an SDK surprise: retry, it may be transient
         logger.exception("Notification %s: unexpected error while sending", notification.pk)
         error = TemporaryError(f"{type(unexpected).__name__}: {unexpected}")
     duration_ms = int((time.monotonic() - started) * 1000)
-    return _record_attempt(notification, provider_message_id, error, duration_ms)
+    return _record_attempt(notification, provider_message_id, error, duration_ms, note=note)
 
 
 def _record_attempt(
-    notification: Notification, provider_message_id: str, error: DeliveryError | None, duration_ms: int
+    notification: Notification,
+    provider_message_id: str,
+    error: DeliveryError | None,
+    duration_ms: int,
+    *,
+    note: str = "",
 ) -> SendOutcome:
     now = timezone.now()
     retry_in = None
@@ -289,6 +330,7 @@ def _record_attempt(
             succeeded=error is None,
             provider_message_id=provider_message_id[:100],
             error="" if error is None else str(error),
+            note=note,
             duration_ms=duration_ms,
         )
         notification.save(
@@ -310,6 +352,8 @@ def _record_attempt(
             notification.status,
             error,
         )
+    elif note:
+        logger.info("Notification %s attempt %s: %s", notification.pk, notification.attempts, note)
     return SendOutcome(notification.status, retry_in)
 
 
@@ -323,7 +367,11 @@ def notification_resend(*, notification: Notification) -> Notification:
     the new one gets its own Resend ``Idempotency-Key`` (the old key would
     make Resend answer with the first email instead of sending again).
     Attendee messages go to the booking's current address or phone, so a
-    corrected phone number is used.
+    corrected phone number is used. The copy keeps the event (so it says
+    what the original said) and a reminder's lead time, but not the link to
+    the reminder: ``Notification.reminder`` is one-to-one, one notification
+    per reminder. A copy without an event shows the booking as it is at the
+    copy's first attempt.
     """
     booking = notification.booking
     recipient = notification.recipient
@@ -337,6 +385,7 @@ def notification_resend(*, notification: Notification) -> Notification:
             recipient=recipient,
             audience=notification.audience,
             event=notification.event,
+            minutes_before=notification.minutes_before,
         )
 
 

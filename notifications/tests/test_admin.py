@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications import backends, services
@@ -163,3 +167,83 @@ def test_the_reminder_list_filters_by_status_and_channel_and_is_read_only(superu
 def test_staff_see_only_their_brands_reminders(staff_client, world):
     response = staff_client.get(reverse("admin:notifications_bookingreminder_changelist"))
     assert {reminder.booking.brand_id for reminder in response.context["cl"].result_list} == {world["acme"].pk}
+
+
+# --- the booking's page shows its reminders and notifications (SPEC: admin inlines) ------------
+
+BOOKING_CHANGE = "admin:bookings_booking_change"
+
+
+def inlines_by_model(response) -> dict:
+    return {formset.opts.model: formset for formset in response.context["inline_admin_formsets"]}
+
+
+def test_the_booking_page_shows_its_reminders_and_notifications_read_only(superuser_client, world):
+    booking = world["acme_booking"]
+
+    response = superuser_client.get(reverse(BOOKING_CHANGE, args=[booking.pk]))
+
+    assert response.status_code == 200
+    inlines = inlines_by_model(response)
+    reminders, notifications = inlines[BookingReminder], inlines[Notification]
+    assert [form.original for form in reminders] == list(booking.reminders.all())
+    assert {form.original.pk for form in notifications} == set(booking.notifications.values_list("pk", flat=True))
+    for inline in (reminders, notifications):
+        assert not inline.has_add_permission and not inline.has_change_permission
+        assert not inline.has_delete_permission
+    content = response.content.decode()
+    assert "bad address" in content  # the failed notification's error
+    failed = Notification.objects.get(recipient="ada@acme.test")
+    assert reverse("admin:notifications_notification_change", args=[failed.pk]) in content  # to its attempts
+    assert "bob@globex.test" not in content
+
+
+def test_the_booking_page_makes_as_many_queries_for_many_rows_as_for_few(superuser_client, world):
+    booking = world["acme_booking"]
+    url = reverse(BOOKING_CHANGE, args=[booking.pk])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = superuser_client.get(url)
+        assert response.status_code == 200
+        inlines = inlines_by_model(response)
+        assert len(list(inlines[Notification])) == booking.notifications.count()
+        assert len(list(inlines[BookingReminder])) == booking.reminders.count()
+        return len(captured)
+
+    few = queries()
+    for row in list(booking.notifications.all()):
+        for _ in range(5):
+            services.notification_resend(notification=row)
+    for minutes in (60, 120, 180):
+        BookingReminder.objects.create(
+            booking=booking,
+            channel="email",
+            minutes_before=minutes,
+            remind_at=booking.start_at - dt.timedelta(minutes=minutes),
+        )
+
+    assert booking.notifications.count() == 12 and booking.reminders.count() == 4
+    assert queries() == few
+
+
+def test_brand_staff_see_the_reminders_and_notifications_of_their_bookings(staff_client, world):
+    booking = world["acme_booking"]
+
+    response = staff_client.get(reverse(BOOKING_CHANGE, args=[booking.pk]))
+
+    assert response.status_code == 200
+    inlines = inlines_by_model(response)
+    assert len(list(inlines[BookingReminder])) == booking.reminders.count() == 1
+    assert len(list(inlines[Notification])) == booking.notifications.count() == 2
+
+
+def test_a_booking_without_reminders_or_notifications_shows_no_empty_tables(superuser_client, world):
+    booking = world["globex_booking"]
+    booking.reminders.all().delete()
+    booking.notifications.all().delete()
+
+    response = superuser_client.get(reverse(BOOKING_CHANGE, args=[booking.pk]))
+
+    assert response.status_code == 200
+    assert not {BookingReminder, Notification} & set(inlines_by_model(response))

@@ -99,6 +99,20 @@ def test_resend_answers_the_same_id_for_a_repeated_idempotency_key(resend_server
     assert len(resend_server.emails) == 1
 
 
+def test_a_key_reused_with_another_body_means_an_earlier_request_was_accepted(resend_server):
+    """Resend answers 409 ``invalid_idempotent_request``: neither a failure to retry nor a permanent one."""
+    backend = resend_backend(resend_server.url)
+    backend.send(email())
+
+    with pytest.raises(backends.DeliveryError) as error:
+        backend.send(email(subject="Hello again"))
+
+    assert isinstance(error.value, backends.AlreadyAccepted)
+    assert not isinstance(error.value, PermanentError | TemporaryError)
+    assert (error.value.status, error.value.code) == (409, "invalid_idempotent_request")
+    assert len(resend_server.emails) == 1
+
+
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
 def test_resend_server_errors_and_rate_limits_are_temporary(resend_server, status):
     resend_server.fail_next(1, status=status)

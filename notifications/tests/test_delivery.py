@@ -608,3 +608,95 @@ def test_a_backend_settings_mistake_is_retried_and_logged_not_stuck(standins, se
     assert services.notification_send(notification_id=row.pk).status == "pending"
     row.refresh_from_db()
     assert row.attempts == 1 and "carrier-pigeon" in row.last_error
+
+
+# --- retries send what the first attempt sent (review issues 1 and 2) ---------------------------
+
+
+def test_a_retry_after_a_reschedule_sends_the_same_email_under_the_same_key(standins, settings, clock):
+    settings.NOTIFICATIONS_PROVIDER_TIMEOUT = 0.5
+    instructor, event_type = bookable()
+    booking = book(instructor, event_type).booking
+    row = notification(audience="attendee", kind="confirmation")
+    standins.resend.set_delay(2.0, times=1)  # accepted and recorded, answered too late
+    assert services.notification_send(notification_id=row.pk).status == "pending"
+
+    booking_services.booking_reschedule(booking=booking, start_at=LATER_SLOT, actor="staff")
+    clock.shift(dt.timedelta(seconds=10))
+
+    assert services.notification_send(notification_id=row.pk).status == "sent"
+    (email,) = standins.resend.emails  # the reschedule's own emails are not sent here
+    assert standins.resend.requests[1].get("idempotent_replay") is True  # same key, same body
+    assert "Wednesday, 2 December 2026, 05:00\u201306:00 (America/New_York, EST)" in email["text"]
+    row.refresh_from_db()
+    assert (row.status, row.provider_message_id) == ("sent", email["id"])
+
+
+def test_a_reminder_retried_after_a_reschedule_sends_what_its_first_attempt_sent(standins, settings, clock):
+    settings.NOTIFICATIONS_PROVIDER_TIMEOUT = 0.5
+    instructor, event_type = bookable(requires_confirmation=False)
+    booking = book(instructor, event_type).booking
+    reminder = BookingReminder.objects.get(booking=booking, channel="email", minutes_before=1440)
+    row = services.notification_queue(
+        booking=booking, kind="reminder", channel="email", recipient=booking.attendee_email, reminder=reminder
+    )
+    standins.resend.set_delay(2.0, times=1)
+    assert services.notification_send(notification_id=row.pk).status == "pending"
+
+    booking_services.booking_reschedule(booking=booking, start_at=LATER_SLOT, actor="staff")
+    clock.shift(dt.timedelta(seconds=10))
+
+    assert services.notification_send(notification_id=row.pk).status == "sent"
+    (email,) = standins.resend.emails
+    assert standins.resend.requests[1].get("idempotent_replay") is True
+    assert "in 24 hours, Wed 2 Dec 2026, 05:00 (America/New_York)" in email["subject"]
+
+
+def test_a_key_already_used_with_another_body_is_recorded_as_sent_with_a_note(standins, settings, clock):
+    """Resend 409 invalid_idempotent_request: an earlier attempt with this key was accepted."""
+    settings.NOTIFICATIONS_PROVIDER_TIMEOUT = 0.5
+    instructor, event_type = bookable()
+    booking = book(instructor, event_type).booking
+    row = notification(audience="attendee", kind="confirmation")
+    standins.resend.set_delay(2.0, times=1)
+    assert services.notification_send(notification_id=row.pk).status == "pending"
+
+    # Staff edit the attendee's notes, which the .ics description shows: the body changes.
+    booking_services.booking_update_notes(booking=booking, notes="Bring running shoes")
+    clock.shift(dt.timedelta(seconds=10))
+
+    assert services.notification_send(notification_id=row.pk).status == "sent"
+    assert [request["status"] for request in standins.resend.requests][1:] == [409]
+    assert len(standins.resend.emails) == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
+    first, second = row.attempt_log.all()
+    assert (first.succeeded, second.succeeded) == (False, True)
+    assert "409" in second.note and "invalid_idempotent_request" in second.note and second.error == ""
+    clock.shift(dt.timedelta(hours=3))
+    services.notifications_sweep()
+    keys = [request["headers"]["Idempotency-Key"] for request in standins.resend.requests]
+    assert keys.count(f"notification-{row.pk}") == 2  # nothing left to retry
+
+
+def test_a_resent_reminder_keeps_its_lead_time(standins, run_on_commit):
+    instructor, event_type = bookable(requires_confirmation=False)
+    booking = book(instructor, event_type).booking
+    reminder = BookingReminder.objects.get(booking=booking, channel="email", minutes_before=1440)
+    original = run_on_commit(
+        services.notification_queue,
+        booking=booking,
+        kind="reminder",
+        channel="email",
+        recipient=booking.attendee_email,
+        reminder=reminder,
+    )
+
+    copy = run_on_commit(services.notification_resend, notification=original)
+
+    copy.refresh_from_db()
+    assert copy.status == "sent" and copy.reminder_id is None and copy.minutes_before == 1440
+    assert Notification.objects.get(reminder=reminder) == original  # still one notification per reminder
+    first, second = emails_to(standins.resend, "ada@example.com")
+    assert first["subject"] == second["subject"]
+    assert "in 24 hours" in second["subject"] and "Your session is in 24 hours" in second["text"]

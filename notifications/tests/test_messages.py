@@ -11,7 +11,7 @@ import time_machine
 from bookings import services as booking_services
 from notifications import messages
 from notifications.models import Notification
-from notifications.tests.factories import LATER_SLOT, NOW, book, bookable
+from notifications.tests.factories import LATER_SLOT, NOW, SLOT, book, bookable
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +204,80 @@ def test_the_ics_cancel_and_reschedule_keep_the_uid():
     assert cancelled["METHOD"] == "CANCEL"
     assert cancelled.walk("VEVENT")[0]["STATUS"] == "CANCELLED"
     assert cancelled.walk("VEVENT")[0]["SEQUENCE"] == 1
+
+
+# --- rendering follows the event, not the live booking (review issue 1) ------------------------
+
+THIRD_SLOT = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)  # 10:00 in Berlin
+
+
+def ics_event(message: messages.RenderedMessage) -> icalendar.Event:
+    (attachment,) = message.attachments
+    (event,) = icalendar.Calendar.from_ical(attachment.content).walk("VEVENT")
+    return event
+
+
+def test_an_event_message_shows_the_booking_as_its_event_left_it():
+    instructor, event_type = bookable()
+    booking = book(instructor, event_type).booking
+    booking_services.booking_confirm(booking=booking)
+    confirmation = Notification.objects.get(kind="confirmation", event__type="booking.confirmed")
+    first = messages.render(confirmation)
+
+    booking_services.booking_reschedule(booking=booking, start_at=LATER_SLOT, actor="staff")
+    again = messages.render(Notification.objects.get(pk=confirmation.pk))
+
+    # A retry after the reschedule must send the very same request (same Idempotency-Key).
+    assert again == first
+    assert "Wednesday, 2 December 2026, 05:00\u201306:00 (America/New_York, EST)" in again.text
+    event = ics_event(again)
+    assert event.decoded("DTSTART") == dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)
+    assert (event["SEQUENCE"], event["STATUS"]) == (0, "CONFIRMED")
+
+
+def test_each_reschedule_message_carries_its_own_time_and_sequence():
+    instructor, event_type = bookable()
+    booking = book(instructor, event_type).booking
+    booking_services.booking_reschedule(booking=booking, start_at=LATER_SLOT, actor="staff")
+    booking_services.booking_reschedule(booking=booking, start_at=THIRD_SLOT, actor="staff")
+    booking_services.booking_cancel(booking=booking, actor="staff")
+
+    first, second = Notification.objects.filter(kind="reschedule", audience="attendee").order_by("pk")
+    cancellation = Notification.objects.get(kind="cancellation", audience="attendee")
+
+    first_event, second_event = ics_event(messages.render(first)), ics_event(messages.render(second))
+    assert (first_event.decoded("DTSTART"), first_event["SEQUENCE"]) == (LATER_SLOT, 1)
+    assert (second_event.decoded("DTSTART"), second_event["SEQUENCE"]) == (THIRD_SLOT, 2)
+    assert "Thursday, 3 December 2026, 08:00\u201309:00 (America/New_York, EST)" in messages.render(first).text
+    host_first = messages.render(Notification.objects.filter(kind="reschedule", audience="host").order_by("pk")[0])
+    assert "Thursday, 3 December 2026, 14:00\u201315:00 (Europe/Berlin, CET)" in host_first.text
+    cancelled_event = ics_event(messages.render(cancellation))
+    assert (cancelled_event.decoded("DTSTART"), cancelled_event["SEQUENCE"]) == (THIRD_SLOT, 2)
+
+
+def test_a_message_without_an_event_renders_from_its_stored_snapshot():
+    instructor, event_type = bookable(requires_confirmation=False)
+    booking = book(instructor, event_type).booking
+    notification = Notification.objects.create(
+        booking=booking,
+        kind="reminder",
+        channel="email",
+        recipient=booking.attendee_email,
+        minutes_before=1440,
+        booking_snapshot=messages.booking_snapshot(booking),
+    )
+    first = messages.render(notification)
+
+    booking_services.booking_reschedule(booking=booking, start_at=LATER_SLOT, actor="staff")
+    again = messages.render(Notification.objects.get(pk=notification.pk))
+
+    assert again == first
+    assert first.subject.startswith("Reminder: ") and "in 24 hours" in first.subject
+    assert "Wed 2 Dec 2026, 05:00 (America/New_York)" in first.subject
+    assert (ics_event(again).decoded("DTSTART"), ics_event(again)["SEQUENCE"]) == (SLOT, 0)
+
+
+def test_the_manage_link_is_built_by_the_bookings_app_only():
+    from bookings import links
+
+    assert messages.bookings_manage_url is links.manage_url

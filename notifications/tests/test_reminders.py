@@ -19,8 +19,9 @@ import time_machine
 from celery.schedules import crontab
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-import notifications.reminder_receivers  # noqa: F401  (connects the reminder receivers)
 from bookings import services as booking_services
 from bookings.models import BookingStatus
 from notifications import backends
@@ -34,6 +35,7 @@ from notifications.reminders import (
     reminders_process_due,
     reminders_schedule,
 )
+from scheduling.models import EventType
 from scheduling.tests.factories import AssignmentFactory, EventTypeFactory, available_every_day
 
 # A Monday morning; the session is Thursday 10:00 in Berlin (CET, UTC+1).
@@ -423,6 +425,34 @@ def test_a_reminder_that_cannot_be_queued_is_counted_failed_and_given_up_later(b
     assert reminder.status == SKIPPED
     assert reminder.last_error.startswith(f"gave up after {MAX_QUEUE_ATTEMPTS} attempts")
     assert run_pass() == counts()
+
+
+@pytest.mark.django_db
+def test_a_pass_reads_each_due_reminder_once(booking, clock, run_pass):
+    clock.move_to(DAY_BEFORE)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert run_pass() == counts(processed=2, sent=2)
+
+    reads = [
+        query["sql"]
+        for query in captured
+        if query["sql"].lstrip().upper().startswith("SELECT") and 'FROM "notifications_bookingreminder"' in query["sql"]
+    ]
+    assert len(reads) == 1 + 2  # the due list, then one locking read per reminder (no re-read after the claim)
+
+
+@pytest.mark.django_db
+def test_offsets_that_reached_the_database_as_a_string_are_not_guessed_at(clock, brand, instructor, caplog):
+    """The validators store lists only; a string written around them (a raw UPDATE) schedules nothing."""
+    event_type = reminder_event_type(brand)
+    EventType.objects.filter(pk=event_type.pk).update(reminder_minutes_before="[1440, 60]")
+    event_type.refresh_from_db()
+
+    booking = book(brand, instructor, event_type).booking
+
+    assert reminders_of(booking) == {}
+    assert f"Event type {event_type.pk}: reminder_minutes_before is not a list" in caplog.text
 
 
 # --- beat, task, command ------------------------------------------------------------------------
