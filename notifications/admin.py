@@ -166,28 +166,11 @@ class BookingReminderAdmin(ReadOnlyAdminMixin, BrandScopedAdmin, admin.ModelAdmi
 
 
 class BookingRowsInline(ReadOnlyAdminMixin, BrandScopedAdmin, admin.TabularInline):
-    """Read-only rows of one booking; the section is left out when the booking has none.
-
-    A booking made by the booking service always has notifications (and
-    reminders, unless its session type has none); one without gets no empty
-    table.
-    """
+    """Read-only rows of one booking on its change page."""
 
     brand_path = "booking__brand"
     extra = 0
     can_delete = False
-
-    def has_view_permission(self, request, obj=None):
-        if not super().has_view_permission(request, obj):
-            return False
-        return obj is None or self._booking_has_rows(obj)
-
-    def _booking_has_rows(self, booking) -> bool:
-        # Inline instances live for one request; Django asks several times per page.
-        if getattr(self, "_has_rows_of", None) != booking.pk:
-            self._has_rows_of = booking.pk
-            self._has_rows = self.model._default_manager.filter(booking=booking).exists()
-        return self._has_rows
 
 
 class BookingReminderInline(BookingRowsInline):

@@ -139,7 +139,8 @@ def test_booking_change_page_shows_payments(admin_client, booking):
     response = admin_client.get(admin_url("booking", "change", booking.pk))
     assert response.status_code == 200
     assert "pi_" in response.content.decode()
-    (payments,) = response.context["inline_admin_formsets"]
+    formsets = {formset.opts.model: formset for formset in response.context["inline_admin_formsets"]}
+    payments = formsets[Payment]
     assert not payments.has_add_permission and not payments.has_change_permission
     assert not payments.has_delete_permission
 
