@@ -500,5 +500,4 @@ def booking_update(*, booking: Booking, changes: dict[str, Any], actor: str) -> 
             result = booking_complete(booking=booking)
         elif status == BookingStatus.NO_SHOW:
             result = booking_mark_no_show(booking=booking)
-        result.booking.refresh_from_db()
         return result

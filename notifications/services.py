@@ -132,15 +132,15 @@ def notification_queue(
     the task is enqueued at once. ``minutes_before`` (a reminder's lead time)
     defaults to the reminder's.
     """
-    notification = Notification.objects.create(
+    notification = _write_row(
         booking=booking,
-        event=event,
-        reminder=reminder,
-        minutes_before=_minutes_before(reminder, minutes_before),
         kind=kind,
         channel=channel,
         recipient=recipient,
         audience=audience,
+        event=event,
+        reminder=reminder,
+        minutes_before=minutes_before,
         status=Notification.Status.PENDING,
         next_attempt_at=timezone.now(),
     )
@@ -148,10 +148,11 @@ def notification_queue(
     return notification
 
 
-def _minutes_before(reminder: BookingReminder | None, minutes_before: int | None) -> int | None:
+def _write_row(*, reminder: BookingReminder | None, minutes_before: int | None, **fields) -> Notification:
+    """The one place a notification row is written; a reminder's lead time is kept for re-rendering."""
     if minutes_before is None and reminder is not None:
-        return reminder.minutes_before
-    return minutes_before
+        minutes_before = reminder.minutes_before
+    return Notification.objects.create(reminder=reminder, minutes_before=minutes_before, **fields)
 
 
 def notification_record_skipped(
@@ -167,15 +168,15 @@ def notification_record_skipped(
     minutes_before: int | None = None,
 ) -> Notification:
     """Log a notification that cannot be attempted (no phone, channel not configured), with the reason."""
-    return Notification.objects.create(
+    return _write_row(
         booking=booking,
-        event=event,
-        reminder=reminder,
-        minutes_before=_minutes_before(reminder, minutes_before),
         kind=kind,
         channel=channel,
         recipient=recipient,
         audience=audience,
+        event=event,
+        reminder=reminder,
+        minutes_before=minutes_before,
         status=Notification.Status.SKIPPED,
         last_error=reason,
     )

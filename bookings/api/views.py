@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
@@ -93,7 +94,7 @@ class BookingViewSet(
         return BookingDetailSerializer
 
     def _detail(self, booking: Booking, warnings: list[str] | None = None, status_code: int = 200) -> Response:
-        booking = Booking.objects.prefetch_related("payments").get(pk=booking.pk)
+        prefetch_related_objects([booking], "payments")
         if warnings is None:
             return Response(BookingDetailSerializer(booking).data, status=status_code)
         booking.warnings = warnings
