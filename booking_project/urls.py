@@ -1,24 +1,25 @@
-"""Root URLs: admin, API, schema and docs, student pages.
+"""Root URLs: the landing page, the admin, the API with its schema and docs, the student pages.
 
-API paths answer with and without a trailing slash (no redirect, POST
-included): app URL modules use ``/?$`` patterns and routers built with
-``booking_project.routers.OptionalSlashRouter``.
+Every app owns its API paths in ``<app>/api/urls.py``; none of them overlap,
+so the order below does not matter (``booking_project/tests`` checks that each
+API path is matched by exactly one pattern). API paths answer with and without
+a trailing slash, with no redirect (``booking_project.api.routers``).
 """
 
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from . import views
+
 api_patterns = [
-    # Reminder cron endpoints first: /api/bookings/reminders is not a booking id.
-    path("", include("notifications.api.urls")),
-    # bookings.api.urls comes first: it owns /api/bookings/... including
-    # /api/bookings/instructors and /api/bookings/availability.
-    path("", include("bookings.api.urls")),
     path("", include("scheduling.api.urls")),
+    path("", include("bookings.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -7,8 +7,9 @@ and the number of bookings, this costs three queries: the assignment's weekly
 ranges, its overrides inside the window, and the instructor's active bookings
 in every brand (the assignment itself is loaded by the caller).
 
-The booking services call :func:`instructor_slot_is_offered` so that a booking
-is accepted only if the same rules would have offered it as a slot.
+The booking services call :func:`instructor_slot_refusal` so that a booking
+is accepted only if the same rules would have offered it as a slot, and a
+refusal says why.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.utils import timezone as django_timezone
 
 from scheduling.models import InstructorBrand
 from scheduling.selectors import schedule_inputs
-from scheduling.slots import Slot, compute_slots, slot_is_offered
+from scheduling.slots import Slot, compute_slots, slot_refusal
 
 from .selectors import busy_intervals
 
@@ -65,34 +66,31 @@ def instructor_slots(
     )
 
 
-def instructor_slot_is_offered(
+def instructor_slot_refusal(
     *,
     assignment: InstructorBrand,
     start: dt.datetime,
-    end: dt.datetime,
+    session_minutes: int,
     now: dt.datetime | None = None,
     exclude_booking_id: int | None = None,
     interval_minutes: int | None = None,
-) -> bool:
-    """Whether ``[start, end)`` would have been offered as a slot of ``assignment``.
+) -> str | None:
+    """Why a session at ``start`` would not be offered by ``assignment``, or None if it would.
 
     The same rules as :func:`instructor_slots` (availability, overrides, busy
-    time of every brand widened by the buffer, notice, advance window, grid).
-    ``exclude_booking_id`` leaves out the booking being rescheduled, so moving
-    a booking by less than its length does not collide with itself.
+    time of every brand widened by the buffer, notice, advance window, grid),
+    answered by the engine's ``slot_refusal`` (its docstring gives the reasons
+    and their order). ``exclude_booking_id`` leaves out the booking being
+    rescheduled, so moving a booking by less than its length does not collide
+    with itself.
     """
-    if end <= start:
-        return False
-    length = end - start
-    if length % dt.timedelta(minutes=1):
-        return False
     now = now or django_timezone.now()
     buffer = dt.timedelta(minutes=assignment.buffer_minutes)
-    reach_start, reach_end = start - buffer, end + buffer
+    reach_start = start - buffer
+    reach_end = start + dt.timedelta(minutes=session_minutes) + buffer
     from_date, to_date = _local_dates(start=reach_start, end=reach_end, timezone=assignment.timezone)
-    return slot_is_offered(
+    return slot_refusal(
         start=start,
-        end=end,
         **schedule_inputs(assignment=assignment, from_date=from_date, to_date=to_date),
         busy=busy_intervals(
             instructor_id=assignment.instructor_id,
@@ -101,6 +99,6 @@ def instructor_slot_is_offered(
             exclude_booking_id=exclude_booking_id,
         ),
         now=now,
-        session_minutes=length // dt.timedelta(minutes=1),
+        session_minutes=session_minutes,
         interval_minutes=interval_minutes,
     )

@@ -1,17 +1,38 @@
-"""Domain refusals of the booking services. The API answers them with 409
-(``{"detail", "code"}``); pages and the admin show the message."""
+"""Domain refusals of the booking services.
+
+Each is a :class:`~booking_project.refusals.Refusal`: the API answers it with
+its status (409 unless stated) and ``{"detail", "code", ...}``; pages and the
+admin show its ``message``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from booking_project.refusals import Refusal
+from scheduling.slots import (
+    BEYOND_WINDOW,
+    BUFFER,
+    IN_PAST,
+    MINIMUM_NOTICE,
+    OFF_GRID,
+    OUTSIDE_AVAILABILITY,
+    TAKEN,
+)
 
 
-class BookingConflict(Exception):
+class BookingConflict(Refusal):
     code = "conflict"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class SlotUnavailable(BookingConflict):
+    """The time cannot be booked; ``reason`` says why (one of ``scheduling.slots.REFUSAL_ORDER``)."""
+
     code = "slot_unavailable"
+
+    def __init__(self, reason: str, *, assignment: Any = None, message: str | None = None):
+        super().__init__(message or slot_refusal_message(reason, assignment), reason=reason)
+        self.reason = reason
 
 
 class InvalidTransition(BookingConflict):
@@ -27,6 +48,46 @@ class PaymentRequired(BookingConflict):
 
 
 class IdempotencyKeyReused(BookingConflict):
-    """The same ``Idempotency-Key`` came with a different body (answered 422)."""
+    """The same ``Idempotency-Key`` came with a different body."""
 
     code = "idempotency_key_reused"
+    http_status = 422
+
+
+def _duration(minutes: int) -> str:
+    if minutes % 1440 == 0:
+        days = minutes // 1440
+        return f"{days} day" + ("s" if days != 1 else "")
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour" + ("s" if hours != 1 else "")
+    return f"{minutes} minute" + ("s" if minutes != 1 else "")
+
+
+def slot_refusal_message(reason: str, assignment: Any = None) -> str:
+    """A sentence a student understands for a refusal ``reason``.
+
+    ``assignment`` (the instructor's scheduling settings in the brand) fills in
+    the numbers: the buffer, the notice, the advance window.
+    """
+    if reason == IN_PAST:
+        return "This time has already passed. Please choose a time in the future."
+    if reason == MINIMUM_NOTICE and assignment is not None:
+        notice = _duration(assignment.minimum_notice_minutes)
+        return f"Bookings need at least {notice} notice. Please choose a later time."
+    if reason == BEYOND_WINDOW and assignment is not None:
+        window = _duration(assignment.advance_booking_days * 1440)
+        return f"Bookings open at most {window} ahead. Please choose an earlier time."
+    if reason == OUTSIDE_AVAILABILITY:
+        return "The instructor is not available at this time. Please choose one of the times offered."
+    if reason == OFF_GRID:
+        return "Sessions start at set times. Please choose one of the times offered."
+    if reason == TAKEN:
+        return "This time was just booked by someone else. Please choose another time."
+    if reason == BUFFER and assignment is not None:
+        buffer = _duration(assignment.buffer_minutes)
+        return (
+            f"This time is too close to another session: the instructor keeps {buffer} free between "
+            "sessions. Please choose another time."
+        )
+    return "This time is not available. Please choose another time."

@@ -25,9 +25,8 @@ class BookingStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
-FINAL_STATUSES = (BookingStatus.CANCELLED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
 
-# The lifecycle (SPEC.md): anything else is refused with 409.
+# The lifecycle (docs/product.md): anything else is refused with 409.
 TRANSITIONS: dict[str, frozenset[str]] = {
     BookingStatus.PENDING: frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED}),
     BookingStatus.CONFIRMED: frozenset({BookingStatus.COMPLETED, BookingStatus.CANCELLED, BookingStatus.NO_SHOW}),
@@ -89,6 +88,10 @@ class Booking(models.Model):
     @property
     def has_started(self) -> bool:
         return timezone.now() >= self.start_at
+
+    @property
+    def has_ended(self) -> bool:
+        return timezone.now() >= self.end_at
 
     def can_transition_to(self, status: str) -> bool:
         return status in TRANSITIONS.get(self.status, frozenset())

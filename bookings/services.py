@@ -1,8 +1,8 @@
 """Every booking state change: create, confirm, cancel, reschedule, complete,
 no-show, payments, notes.
 
-Each function is atomic and the only way its change happens; the API, the
-student pages, the admin actions and the tasks all call these. Each emits its
+Each function is atomic and the only way its change happens: the API, the
+admin and the management commands all call these, and so must every new door. Each emits its
 domain event through :func:`_emit`, which stores the Event row and sends the
 matching signal inside the same transaction (see ``bookings.signals``).
 
@@ -28,19 +28,20 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from booking_project.formats import utc_iso
 from scheduling.models import Brand, EventType, Instructor, InstructorBrand
+from scheduling.slots import TAKEN
 
 from . import signals
-from .availability import instructor_slot_is_offered
+from .availability import instructor_slot_refusal
 from .errors import CutoffPassed, IdempotencyKeyReused, InvalidTransition, PaymentRequired, SlotUnavailable
-from .formats import utc_iso
 from .models import Booking, BookingStatus, Event, IdempotencyRecord, Payment, PaymentStatus
 from .selectors import busy_intervals
 
+# Who asks for a change: students are bound by the cancellation cutoff; staff and API clients are not.
 STUDENT = "student"
 STAFF = "staff"
 API = "api"
-ACTORS = (STUDENT, STAFF, API)
 DEFAULT_CUTOFF_HOURS = InstructorBrand._meta.get_field("cancellation_cutoff_hours").default
 
 
@@ -55,7 +56,7 @@ class BookingResult:
 
 
 def event_payload(booking: Booking, payment: Payment | None = None) -> dict[str, Any]:
-    """The ``data`` of an event (SPEC.md: Events)."""
+    """The ``data`` of an event, and so of its webhook (``docs/events.md`` lists the fields)."""
     payload: dict[str, Any] = {
         "booking_id": booking.id,
         "booking_uid": str(booking.uid),
@@ -83,18 +84,18 @@ def event_payload(booking: Booking, payment: Payment | None = None) -> dict[str,
     return payload
 
 
-def _emit(event_type: str, booking: Booking, *, payment: Payment | None = None, **extra: Any) -> list[str]:
+def _emit(event_name: str, booking: Booking, *, payment: Payment | None = None, **extra: Any) -> list[str]:
     """Store the Event and send its signal in the caller's transaction; return receivers' warnings."""
     payload = event_payload(booking, payment)
     if "previous_start_at" in extra:
         payload["previous_start_at"] = utc_iso(extra["previous_start_at"])
         payload["previous_end_at"] = utc_iso(extra["previous_end_at"])
-    event = Event.objects.create(type=event_type, brand_id=booking.brand_id, booking=booking, payload=payload)
+    event = Event.objects.create(type=event_name, brand_id=booking.brand_id, booking=booking, payload=payload)
     kwargs: dict[str, Any] = {"booking": booking, "event": event, **extra}
     if payment is not None:
         kwargs["payment"] = payment
     warnings: list[str] = []
-    for _receiver, response in signals.SIGNALS_BY_EVENT_TYPE[event_type].send(sender=Booking, **kwargs):
+    for _receiver, response in signals.SIGNALS_BY_EVENT_NAME[event_name].send(sender=Booking, **kwargs):
         if response:
             warnings.extend(response)
     return warnings
@@ -144,23 +145,25 @@ def _check_slot(
     exclude_booking_id: int | None = None,
     enforce_availability: bool = True,
 ) -> None:
+    """Refuse a time that would not be offered as a slot, saying why (``SlotUnavailable.reason``).
+
+    ``enforce_availability=False`` is the staff override: only an overlap with
+    another active booking (no buffer) refuses, as ``taken``.
+    """
     if enforce_availability:
-        offered = instructor_slot_is_offered(
+        reason = instructor_slot_refusal(
             assignment=assignment,
             start=start_at,
-            end=end_at,
+            session_minutes=(end_at - start_at) // dt.timedelta(minutes=1),
             exclude_booking_id=exclude_booking_id,
             interval_minutes=event_type.slot_interval_minutes,
         )
-        if not offered:
-            raise SlotUnavailable(
-                "This time is not available: it is taken, inside a buffer, outside the instructor's hours, "
-                "inside the minimum notice or beyond the booking window."
-            )
+        if reason is not None:
+            raise SlotUnavailable(reason, assignment=assignment)
     elif busy_intervals(
         instructor_id=assignment.instructor_id, start=start_at, end=end_at, exclude_booking_id=exclude_booking_id
     ):
-        raise SlotUnavailable("This time overlaps another booking of the instructor.")
+        raise SlotUnavailable(TAKEN, message="This time overlaps another booking of the instructor.")
 
 
 def _check_cutoff(booking: Booking, actor: str, assignment: InstructorBrand | None = None) -> None:
@@ -191,11 +194,11 @@ def _calendar_write():
     try:
         yield
     except IntegrityError as error:
-        raise SlotUnavailable("This time was just taken.") from error
+        raise SlotUnavailable(TAKEN) from error
     except OperationalError as error:
         message = str(error).lower()
         if "deadlock" in message or "could not serialize" in message:
-            raise SlotUnavailable("This time was just taken.") from error
+            raise SlotUnavailable(TAKEN) from error
         raise
 
 

@@ -1,9 +1,13 @@
-"""The event bus: one custom signal per domain event (pretix style).
+"""The event bus: one custom signal per domain event.
+
+Each event has a name (``booking.created``) and a signal (``booking_created``);
+:data:`SIGNALS_BY_EVENT_NAME` maps one to the other. (Not to be confused with
+``EventType``, which is a bookable session type.)
 
 Sent only by ``bookings.services`` (never from ``post_save``), inside the
 transaction that made the change and right after the matching
-:class:`~bookings.models.Event` row was written. Receivers (in
-``notifications.receivers`` and ``webhooks.receivers``) must:
+:class:`~bookings.models.Event` row was written. Receivers (each subscribing
+app's ``receivers.py``, connected in its ``AppConfig.ready``) must:
 
 * write their own rows (notifications, reminders, deliveries) in the same
   transaction, so a rollback leaves nothing behind;
@@ -25,7 +29,7 @@ Extra arguments per signal are listed on each.
 from django.dispatch import Signal
 
 booking_created = Signal()
-"""A booking was created (status ``pending``, or ``confirmed`` when the event
+"""A booking was created (status ``pending``, or ``confirmed`` when its session
 type needs no confirmation; no separate ``booking.confirmed`` follows)."""
 
 booking_confirmed = Signal()
@@ -49,7 +53,7 @@ payment_succeeded = Signal()
 payment_failed = Signal()
 """A failed payment was recorded; the booking stays pending. Extra: ``payment``."""
 
-SIGNALS_BY_EVENT_TYPE: dict[str, Signal] = {
+SIGNALS_BY_EVENT_NAME: dict[str, Signal] = {
     "booking.created": booking_created,
     "booking.confirmed": booking_confirmed,
     "booking.cancelled": booking_cancelled,
@@ -59,4 +63,4 @@ SIGNALS_BY_EVENT_TYPE: dict[str, Signal] = {
     "payment.succeeded": payment_succeeded,
     "payment.failed": payment_failed,
 }
-EVENT_TYPES: tuple[str, ...] = tuple(SIGNALS_BY_EVENT_TYPE)
+EVENT_NAMES: tuple[str, ...] = tuple(SIGNALS_BY_EVENT_NAME)

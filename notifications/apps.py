@@ -6,9 +6,6 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        # The booking signals' subscribers: the reminder schedule, then the messages (the order
-        # in which their warnings reach a booking response).
-        from . import receivers, reminder_receivers
+        from . import receivers
 
-        reminder_receivers.connect()
         receivers.connect()

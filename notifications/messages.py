@@ -62,10 +62,6 @@ class RenderedMessage:
 # --- links ---------------------------------------------------------------------------
 
 
-bookings_manage_url = manage_url
-"""The signed link that lets the attendee view, reschedule or cancel the booking (``bookings.links``)."""
-
-
 def _admin_url(booking) -> str:
     return f"{settings.SITE_URL}{reverse('admin:bookings_booking_change', args=[booking.pk])}"
 

@@ -1,4 +1,6 @@
-"""Who gets what when a booking changes (SPEC.md, Notifications).
+"""The notifications app's subscribers to the booking signals: messages and reminders.
+
+Who gets what when a booking changes:
 
 | event               | attendee                                                   | host/team                  |
 |---------------------|------------------------------------------------------------|----------------------------|
@@ -11,11 +13,19 @@
 Host/team = the event type's ``booking_notification_emails`` plus the
 instructor's email, once each (case-insensitive).
 
+Each booking's reminder rows follow its lifecycle: scheduled on create
+(a snapshot of the event type's offsets and channels), recomputed on
+reschedule, cancelled when the booking ends any other way.
+
 The receivers run inside the booking transaction (``bookings.signals``): they
-only write Notification rows (``notification_queue`` enqueues after commit)
-and return warnings for what cannot be attempted. Those messages are still
-logged, as ``skipped`` rows with the reason, so staff see them in the admin
-and can resend once the phone number or the Twilio settings are there.
+only write rows (``notification_queue`` enqueues after commit), so the rows
+commit or roll back with the change, and return warnings for what cannot be
+attempted. Those messages are still logged, as ``skipped`` rows with the
+reason, so staff see them in the admin and can resend once the phone number
+or the Twilio settings are there.
+
+:func:`connect` subscribes them; ``NotificationsConfig.ready()`` calls it, and
+importing this module connects nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from bookings.models import Booking, Event
 
 from .backends import channel_unavailable_reason
 from .models import Channel, Notification
+from .reminders import reminder_schedule_warnings, reminders_cancel, reminders_recompute, reminders_schedule
 from .services import notification_queue, notification_record_skipped
 
 logger = logging.getLogger(__name__)
@@ -136,7 +147,29 @@ def on_booking_rescheduled(sender, *, booking: Booking, event: Event, **kwargs) 
     return []
 
 
+# --- reminders -------------------------------------------------------------------------
+
+
+def schedule_reminders(sender, *, booking: Booking, **kwargs) -> list[str]:
+    """Snapshot the event type's reminders; warn about those that cannot be sent (no phone, no provider)."""
+    return reminder_schedule_warnings(booking, reminders_schedule(booking=booking))
+
+
+def recompute_reminders(sender, *, booking: Booking, **kwargs) -> None:
+    reminders_recompute(booking=booking)
+
+
+def cancel_reminders(sender, *, booking: Booking, **kwargs) -> None:
+    reminders_cancel(booking=booking)
+
+
+# Connected in this order, so a booking response lists the reminder warnings before the message ones.
 RECEIVERS = (
+    (signals.booking_created, schedule_reminders),
+    (signals.booking_rescheduled, recompute_reminders),
+    (signals.booking_cancelled, cancel_reminders),
+    (signals.booking_completed, cancel_reminders),
+    (signals.booking_no_show, cancel_reminders),
     (signals.booking_created, on_booking_created),
     (signals.booking_confirmed, on_booking_confirmed),
     (signals.booking_cancelled, on_booking_cancelled),

@@ -4,7 +4,7 @@ A booking's reminders are a **snapshot** of its event type at booking time:
 one :class:`~notifications.models.BookingReminder` row per offset
 (``reminder_minutes_before``) x channel (``reminder_channels``), written in the
 booking's own transaction by the receivers in
-``notifications.reminder_receivers``. Later edits of the event type do not
+``notifications.receivers``. Later edits of the event type do not
 touch existing bookings.
 
 Delivery is not done here: a due reminder of a ``confirmed`` booking is handed

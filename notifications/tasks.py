@@ -1,21 +1,28 @@
-"""Celery tasks of the notifications app: thin wrappers around ``notifications.services``.
+"""Celery tasks of the notifications app: thin wrappers around its services.
 
 Tasks get ids, never model instances. ``send_notification`` is safe to run
 twice for the same id (the service claims the row first), so it is
 acknowledged late and may be enqueued by the receivers, the sweep and its
-own retries at once.
+own retries at once. ``sweep_notifications`` and ``process_due_reminders``
+run every minute from ``CELERY_BEAT_SCHEDULE``.
 """
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
 
-from .reminder_tasks import process_due_reminders  # noqa: F401  (autodiscovery imports this module only)
+from .reminders import reminders_process_due
 from .services import COUNTDOWN_RETRY_LIMIT, notification_send, notifications_sweep
 
-# Explicit names: the beat entry and queued messages do not depend on the module path.
+# Explicit names: the beat entries, their PeriodicTask rows and queued messages do not depend on the module path.
 SEND_NOTIFICATION = "notifications.send_notification"
 SWEEP_NOTIFICATIONS = "notifications.sweep_notifications"
+PROCESS_DUE_REMINDERS = "notifications.process_due_reminders"
+REMINDER_BATCH_SIZE = 500
+# Stop draining a reminder backlog before the next beat tick starts another pass.
+REMINDER_TIME_BUDGET_SECONDS = 45
 
 
 @shared_task(name=SEND_NOTIFICATION, bind=True, acks_late=True, ignore_result=True, max_retries=None)
@@ -37,3 +44,21 @@ def send_notification(self, notification_id: int) -> str:
 def sweep_notifications() -> dict[str, int]:
     """Every minute (``CELERY_BEAT_SCHEDULE``): enqueue rows left pending or stuck sending."""
     return notifications_sweep()
+
+
+@shared_task(name=PROCESS_DUE_REMINDERS, ignore_result=True)
+def process_due_reminders() -> dict:
+    """Every minute: send due reminders in batches until drained or the time budget is spent.
+
+    Several beats, workers and the cron endpoints may run passes at the same
+    time: :func:`notifications.reminders.reminders_process_due` claims each
+    reminder before sending, so the task needs no lock of its own.
+    """
+    started = time.monotonic()
+    totals = {"processed": 0, "sent": 0, "skipped": 0, "failed": 0}
+    while True:
+        counts = reminders_process_due(limit=REMINDER_BATCH_SIZE)
+        for key, value in counts.items():
+            totals[key] += value
+        if counts["processed"] < REMINDER_BATCH_SIZE or time.monotonic() - started > REMINDER_TIME_BUDGET_SECONDS:
+            return totals

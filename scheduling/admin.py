@@ -171,7 +171,7 @@ class InstructorAdmin(BrandScopedAdmin, admin.ModelAdmin):
         """True if brand staff may not change ``obj``'s identity: it also works for a brand they do not run.
 
         The same rule as ``services.instructor_update`` for API keys: the
-        name, email, phone and slug are every employing brand's, so one
+        name, email, phone, slug and bio are every employing brand's, so one
         brand's staff must not rewrite them for the others. Superusers may.
         """
         if obj is None or obj.pk is None or is_unrestricted(request):
@@ -195,7 +195,7 @@ class InstructorAdmin(BrandScopedAdmin, admin.ModelAdmin):
         if self.identity_is_shared(request, obj):
             (name, options), *rest = fieldsets
             description = (
-                "This instructor also works for other brands: name, email, phone and slug are shared "
+                "This instructor also works for other brands: name, email, phone, slug and bio are shared "
                 "with them and can only be changed by an administrator. The settings of your brands "
                 "below stay yours to change."
             )

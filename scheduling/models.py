@@ -15,6 +15,7 @@ from .validators import (
     MIN_SESSION_MINUTES,
     ranges_overlap_error,
     validate_currency,
+    validate_embed_origins,
     validate_notification_emails,
     validate_reminder_channels,
     validate_reminder_minutes,
@@ -34,6 +35,15 @@ class Brand(models.Model):
     staff = models.ManyToManyField(
         "auth.User", blank=True, related_name="brands", help_text="Staff who manage this brand."
     )
+    embed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_embed_origins],
+        help_text=(
+            'Web sites allowed to show the booking pages in an iframe, e.g. ["https://www.example.com"]. '
+            "Every other site is refused."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -48,6 +58,7 @@ class Instructor(models.Model):
     email = models.EmailField()
     phone = models.CharField(max_length=32, blank=True)
     slug = models.SlugField(max_length=100, unique=True)
+    bio = models.TextField(blank=True, max_length=2000, help_text="Public: shown to students on the booking pages.")
     brands = models.ManyToManyField(Brand, through="InstructorBrand", related_name="instructors")
     created_at = models.DateTimeField(auto_now_add=True)
 

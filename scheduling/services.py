@@ -11,11 +11,13 @@ from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils.text import slugify
 
+from booking_project.refusals import Refusal
+
 from .models import ApiKey, Brand, DateOverride, EventType, Instructor, InstructorBrand, WeeklyAvailability
 from .validators import ranges_overlap_error
 
-# The per-brand scheduling settings of an assignment (SPEC.md: Domain). The one
-# list: the admin, the API serializers and ``availability_replace`` import it.
+# The per-brand scheduling settings of an assignment. The one list: the admin,
+# the API serializers and ``availability_replace`` import it.
 ASSIGNMENT_SETTINGS = (
     "timezone",
     "buffer_minutes",
@@ -26,22 +28,18 @@ ASSIGNMENT_SETTINGS = (
 
 # An instructor's identity: one ``Instructor`` row shared by every brand that
 # employs them, unlike the per-brand ``ASSIGNMENT_SETTINGS``.
-INSTRUCTOR_IDENTITY_FIELDS = ("name", "email", "phone", "slug")
+INSTRUCTOR_IDENTITY_FIELDS = ("name", "email", "phone", "slug", "bio")
 
 
-class InstructorShared(Exception):
+class InstructorShared(Refusal):
     """A brand tried to change the identity of an instructor who also works for other brands.
 
-    The API answers 409 with ``code``; the identity belongs to every brand that
-    employs the instructor, so no single brand may rewrite it (another brand's
-    host emails would go to an address it never chose).
+    The identity belongs to every brand that employs the instructor, so no
+    single brand may rewrite it (another brand's host emails would go to an
+    address it never chose).
     """
 
     code = "instructor_shared"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def _unique_slug(model, base: str, **scope: Any) -> str:
@@ -106,7 +104,7 @@ def instructor_update(*, instructor: Instructor, brand: Brand, **fields: Any) ->
     ]
     if changed_identity and instructor_works_elsewhere(instructor=instructor, brands=[brand]):
         raise InstructorShared(
-            "This instructor also works for other brands: their name, email, phone and slug are shared "
+            "This instructor also works for other brands: their name, email, phone, slug and bio are shared "
             f"and cannot be changed by one brand (refused: {', '.join(changed_identity)}). "
             "Per-brand settings such as timezone can still be changed."
         )
@@ -135,7 +133,7 @@ def instructor_unassign(*, instructor: Instructor, brand: Brand) -> None:
 
 @transaction.atomic
 def instructor_assign(*, instructor: Instructor, brand: Brand, **settings: Any) -> InstructorBrand:
-    """Assign an instructor to a brand (idempotent); settings default as in SPEC.md."""
+    """Assign an instructor to a brand (idempotent); settings not given take the model defaults."""
     assignment = InstructorBrand.objects.filter(instructor=instructor, brand=brand).first()
     if assignment is None:
         assignment = InstructorBrand(instructor=instructor, brand=brand, **settings)

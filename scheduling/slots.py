@@ -2,7 +2,9 @@
 
 This module has no Django / ORM dependency (stdlib ``zoneinfo``, ``datetime``,
 ``dataclasses`` and ``bisect`` only) so it can be unit- and property-tested in
-isolation and reused by the API, the booking service and management commands.
+isolation. The availability read (``compute_slots``) and the booking services
+(``slot_refusal``, through ``bookings.availability``) both ask it, so a booking
+is accepted exactly when its time would have been offered.
 
 Product rules
 =============
@@ -86,25 +88,56 @@ Complexity (why one pass is linear)
   of the bookings. (If the caller passes overlapping ranges the pointer is
   re-positioned with ``bisect`` and the result is sorted/de-duplicated.)
 
-``slot_is_offered`` runs the same engine on a one-microsecond window around the
-requested start, so it only visits the local dates around it and filters the
-busy intervals in one linear pass without sorting them all.
+``slot_refusal`` builds the grid of the one local date of the requested start
+and filters the busy intervals in one linear pass without sorting them all.
+
+Why a time is refused
+=====================
+
+``slot_refusal`` asks the same rules one at a time and answers with the first
+that fails, in this order (:data:`REFUSAL_ORDER`):
+
+1. ``in_past``: ``S < now``.
+2. ``minimum_notice``: ``S < now + minimum_notice_minutes``.
+3. ``beyond_window``: ``S > now + advance_booking_days``.
+4. ``outside_availability``: ``[S, E)`` lies in none of the ranges of its
+   local date (rule 3 applied to any start, grid or not).
+5. ``off_grid``: it lies inside a range but is not one of the grid slots
+   (rules 1 and 2).
+6. ``taken``: it overlaps a busy interval.
+7. ``buffer``: it overlaps a busy interval only once that is widened by the
+   buffer.
+
+The order puts what the student can do nothing about first and what depends
+on other people's bookings last: a time in the past is "in the past" even if
+it is also taken. ``slot_refusal`` returns None exactly when
+``compute_slots`` would offer the slot (property-tested).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["Slot", "compute_slots", "slot_is_offered", "student_date_window"]
+__all__ = ["REFUSAL_ORDER", "Slot", "compute_slots", "slot_is_offered", "slot_refusal", "student_date_window"]
 
 _ONE_DAY = timedelta(days=1)
 _EPSILON = timedelta(microseconds=1)
 
 TimeRange = tuple[time, time]
+
+# Why a start time is not offered (``slot_refusal``), in the order they are asked.
+IN_PAST = "in_past"
+MINIMUM_NOTICE = "minimum_notice"
+BEYOND_WINDOW = "beyond_window"
+OUTSIDE_AVAILABILITY = "outside_availability"
+OFF_GRID = "off_grid"
+TAKEN = "taken"
+BUFFER = "buffer"
+REFUSAL_ORDER = (IN_PAST, MINIMUM_NOTICE, BEYOND_WINDOW, OUTSIDE_AVAILABILITY, OFF_GRID, TAKEN, BUFFER)
 
 
 @dataclass(frozen=True)
@@ -211,102 +244,82 @@ def _merge_busy(
     return starts, ends
 
 
-def _engine(
+def _ranges_of(
+    day: date, weekly: Mapping[int, tuple[TimeRange, ...]], overrides: Mapping[date, Sequence[TimeRange]]
+) -> tuple[TimeRange, ...]:
+    """The ranges of one local date: its override if it has one, else its weekday's."""
+    if day in overrides:
+        return _normalize_ranges(overrides[day], f"overrides[{day}]")
+    return weekly.get(day.weekday(), ())
+
+
+def _fits(end: datetime, *, day: date, end_wall: datetime, end_instant: datetime, tz: ZoneInfo) -> bool:
+    """Rule 3 (containment): a slot ending at ``end`` ends inside a range of ``day`` ending at ``end_wall``."""
+    if end > end_instant:
+        return False
+    end_local = _wall(end, tz)
+    return end_local <= end_wall and end_local.date() == day
+
+
+def _day_grid(
+    day: date, ranges: Sequence[TimeRange], tz: ZoneInfo, session: timedelta, step: timedelta
+) -> Iterator[Slot]:
+    """The grid slots of one local date that lie inside its ranges (rules 1 to 3), range by range."""
+    for range_start, range_end in ranges:
+        end_wall = datetime.combine(day, range_end)
+        end_instant = _resolve(end_wall, tz)
+        wall = datetime.combine(day, range_start)
+        kept: datetime | None = None
+        while wall < end_wall:
+            start = wall.replace(tzinfo=tz).astimezone(UTC)  # fold=0
+            candidate_wall = wall
+            wall += step
+            if _wall(start, tz) != candidate_wall:
+                continue  # does not exist (spring-forward gap)
+            if kept is not None and start < kept + step:
+                continue  # spacing rule after a gap
+            kept = start
+            end = start + session
+            if not _fits(end, day=day, end_wall=end_wall, end_instant=end_instant, tz=tz):
+                break  # later candidates of this range end later still
+            yield Slot(start, end)
+
+
+def _inside_a_range(start: datetime, end: datetime, day: date, ranges: Sequence[TimeRange], tz: ZoneInfo) -> bool:
+    """Whether ``[start, end)`` lies inside one of ``day``'s ranges, grid or not (off-grid versus outside)."""
+    for range_start, range_end in ranges:
+        end_wall = datetime.combine(day, range_end)
+        if start >= _resolve(datetime.combine(day, range_start), tz) and _fits(
+            end, day=day, end_wall=end_wall, end_instant=_resolve(end_wall, tz), tz=tz
+        ):
+            return True
+    return False
+
+
+def _check_inputs(
     *,
-    weekly: Mapping[int, Sequence[TimeRange]],
-    overrides: Mapping[date, Sequence[TimeRange]],
-    timezone: str,
-    busy: Iterable[tuple[datetime, datetime]],
+    now: datetime,
+    session_minutes: int,
+    interval_minutes: int | None,
     buffer_minutes: int,
     minimum_notice_minutes: int,
     advance_booking_days: int,
-    now: datetime,
-    session_minutes: int,
-    window_start: datetime,
-    window_end: datetime,
-    interval_minutes: int | None,
-) -> list[Slot]:
+    weekly: Mapping[int, Sequence[TimeRange]],
+) -> dict[int, tuple[TimeRange, ...]]:
+    """Refuse impossible inputs; return the weekly ranges normalised."""
     _require_aware("now", now)
-    _require_aware("window_start", window_start)
-    _require_aware("window_end", window_end)
     if session_minutes <= 0:
         raise ValueError("session_minutes must be positive")
     if interval_minutes is not None and interval_minutes <= 0:
         raise ValueError("interval_minutes must be positive")
     if buffer_minutes < 0 or minimum_notice_minutes < 0 or advance_booking_days < 0:
         raise ValueError("buffer, notice and advance window must not be negative")
-    tz = ZoneInfo(timezone)
-
-    session = timedelta(minutes=session_minutes)
-    step = timedelta(minutes=interval_minutes or session_minutes)
-    now = now.astimezone(UTC)
-    window_end = window_end.astimezone(UTC)
-    earliest = max(window_start.astimezone(UTC), now + timedelta(minutes=minimum_notice_minutes))
-    latest = now + timedelta(days=advance_booking_days)  # inclusive
-    last_start = min(window_end - _EPSILON, latest)  # inclusive bound on S
-    if earliest > last_start:
-        # Still validate the busy input so bad data does not go unnoticed.
-        _merge_busy(busy, timedelta(minutes=buffer_minutes), earliest, earliest)
-        return []
-
-    busy_starts, busy_ends = _merge_busy(busy, timedelta(minutes=buffer_minutes), earliest, last_start + session)
-    n_busy = len(busy_starts)
-
     weekly_norm: dict[int, tuple[TimeRange, ...]] = {}
     for weekday, ranges in weekly.items():
         if weekday not in range(7):
             raise ValueError(f"weekday must be 0..6 (0=Monday), got {weekday!r}")
         weekly_norm[weekday] = _normalize_ranges(ranges, f"weekly[{weekday}]")
-
-    out: list[Slot] = []
-    pointer = 0
-    previous_start: datetime | None = None
-    needs_sort = False
-
-    day = _wall(earliest, tz).date() - _ONE_DAY
-    last_day = _wall(last_start, tz).date() + _ONE_DAY
-    while day <= last_day:
-        if day in overrides:
-            ranges = _normalize_ranges(overrides[day], f"overrides[{day}]")
-        else:
-            ranges = weekly_norm.get(day.weekday(), ())
-        for range_start, range_end in ranges:
-            end_wall = datetime.combine(day, range_end)
-            end_instant = _resolve(end_wall, tz)
-            wall = datetime.combine(day, range_start)
-            kept: datetime | None = None
-            while wall < end_wall:
-                start = wall.replace(tzinfo=tz).astimezone(UTC)  # fold=0
-                candidate_wall = wall
-                wall += step
-                if _wall(start, tz) != candidate_wall:
-                    continue  # does not exist (spring-forward gap)
-                if kept is not None and start < kept + step:
-                    continue  # spacing rule after a gap
-                kept = start
-                end = start + session
-                if end > end_instant:
-                    break
-                end_local = _wall(end, tz)
-                if end_local > end_wall or end_local.date() != day:
-                    break
-                if start < earliest or start > last_start:
-                    continue
-                # Sweep the merged busy intervals with a forward-only pointer.
-                if previous_start is not None and start < previous_start:
-                    needs_sort = True  # only with overlapping input ranges
-                    pointer = bisect.bisect_right(busy_ends, start)
-                previous_start = start
-                while pointer < n_busy and busy_ends[pointer] <= start:
-                    pointer += 1
-                if pointer < n_busy and busy_starts[pointer] < end:
-                    continue
-                out.append(Slot(start, end))
-        day += _ONE_DAY
-
-    if needs_sort:
-        out = sorted(set(out), key=lambda slot: (slot.start, slot.end))
-    return out
+    return weekly_norm
 
 
 # --------------------------------------------------------------------------- #
@@ -334,20 +347,112 @@ def compute_slots(
     See the module docstring for the exact rules. Returns a list sorted by
     start; every ``Slot`` holds UTC-aware datetimes.
     """
-    return _engine(
-        weekly=weekly,
-        overrides=overrides,
-        timezone=timezone,
-        busy=busy,
+    weekly_norm = _check_inputs(
+        now=now,
+        session_minutes=session_minutes,
+        interval_minutes=interval_minutes,
         buffer_minutes=buffer_minutes,
         minimum_notice_minutes=minimum_notice_minutes,
         advance_booking_days=advance_booking_days,
+        weekly=weekly,
+    )
+    _require_aware("window_start", window_start)
+    _require_aware("window_end", window_end)
+    tz = ZoneInfo(timezone)
+    session = timedelta(minutes=session_minutes)
+    step = timedelta(minutes=interval_minutes or session_minutes)
+    buffer = timedelta(minutes=buffer_minutes)
+    now = now.astimezone(UTC)
+    earliest = max(window_start.astimezone(UTC), now + timedelta(minutes=minimum_notice_minutes))
+    latest = now + timedelta(days=advance_booking_days)  # inclusive
+    last_start = min(window_end.astimezone(UTC) - _EPSILON, latest)  # inclusive bound on S
+    if earliest > last_start:
+        # Still validate the busy input so bad data does not go unnoticed.
+        _merge_busy(busy, buffer, earliest, earliest)
+        return []
+
+    busy_starts, busy_ends = _merge_busy(busy, buffer, earliest, last_start + session)
+    n_busy = len(busy_starts)
+    out: list[Slot] = []
+    pointer = 0
+    previous_start: datetime | None = None
+    needs_sort = False
+
+    day = _wall(earliest, tz).date() - _ONE_DAY
+    last_day = _wall(last_start, tz).date() + _ONE_DAY
+    while day <= last_day:
+        for slot in _day_grid(day, _ranges_of(day, weekly_norm, overrides), tz, session, step):
+            start, end = slot.start, slot.end
+            if start < earliest or start > last_start:
+                continue
+            # Sweep the merged busy intervals with a forward-only pointer.
+            if previous_start is not None and start < previous_start:
+                needs_sort = True  # only with overlapping input ranges
+                pointer = bisect.bisect_right(busy_ends, start)
+            previous_start = start
+            while pointer < n_busy and busy_ends[pointer] <= start:
+                pointer += 1
+            if pointer < n_busy and busy_starts[pointer] < end:
+                continue
+            out.append(slot)
+        day += _ONE_DAY
+
+    if needs_sort:
+        out = sorted(set(out), key=lambda slot: (slot.start, slot.end))
+    return out
+
+
+def slot_refusal(
+    *,
+    start: datetime,
+    weekly: Mapping[int, Sequence[TimeRange]],
+    overrides: Mapping[date, Sequence[TimeRange]],
+    timezone: str,
+    busy: Iterable[tuple[datetime, datetime]],
+    buffer_minutes: int,
+    minimum_notice_minutes: int,
+    advance_booking_days: int,
+    now: datetime,
+    session_minutes: int,
+    interval_minutes: int | None = None,
+) -> str | None:
+    """Why a slot starting at ``start`` would not be offered, or None if ``compute_slots`` offers it.
+
+    The same rules as :func:`compute_slots`, asked in the order of
+    :data:`REFUSAL_ORDER`; the first that fails is the answer. Cheap: it looks
+    at the one local date of ``start`` and filters ``busy`` in one pass.
+    """
+    weekly_norm = _check_inputs(
         now=now,
         session_minutes=session_minutes,
-        window_start=window_start,
-        window_end=window_end,
         interval_minutes=interval_minutes,
+        buffer_minutes=buffer_minutes,
+        minimum_notice_minutes=minimum_notice_minutes,
+        advance_booking_days=advance_booking_days,
+        weekly=weekly,
     )
+    _require_aware("start", start)
+    tz = ZoneInfo(timezone)
+    start, now = start.astimezone(UTC), now.astimezone(UTC)  # see _merge_busy
+    session = timedelta(minutes=session_minutes)
+    end = start + session
+    if start < now:
+        return IN_PAST
+    if start < now + timedelta(minutes=minimum_notice_minutes):
+        return MINIMUM_NOTICE
+    if start > now + timedelta(days=advance_booking_days):
+        return BEYOND_WINDOW
+    day = _wall(start, tz).date()
+    ranges = _ranges_of(day, weekly_norm, overrides)
+    step = timedelta(minutes=interval_minutes or session_minutes)
+    if Slot(start, end) not in _day_grid(day, ranges, tz, session, step):
+        return OFF_GRID if _inside_a_range(start, end, day, ranges, tz) else OUTSIDE_AVAILABILITY
+    busy = list(busy)
+    if _merge_busy(busy, timedelta(0), start, end)[0]:
+        return TAKEN
+    if _merge_busy(busy, timedelta(minutes=buffer_minutes), start, end)[0]:
+        return BUFFER
+    return None
 
 
 def slot_is_offered(
@@ -365,17 +470,13 @@ def slot_is_offered(
     session_minutes: int,
     interval_minutes: int | None = None,
 ) -> bool:
-    """True iff ``(start, end)`` is exactly a slot ``compute_slots`` would offer.
-
-    Cheap: evaluates only the local dates around ``start`` (a one-microsecond
-    window) and filters ``busy`` in a single pass.
-    """
+    """True iff ``(start, end)`` is exactly a slot ``compute_slots`` would offer."""
     _require_aware("start", start)
     _require_aware("end", end)
-    start, end = start.astimezone(UTC), end.astimezone(UTC)  # see _merge_busy
-    if end - start != timedelta(minutes=session_minutes):
+    if end.astimezone(UTC) - start.astimezone(UTC) != timedelta(minutes=session_minutes):
         return False
-    slots = _engine(
+    refusal = slot_refusal(
+        start=start,
         weekly=weekly,
         overrides=overrides,
         timezone=timezone,
@@ -385,11 +486,9 @@ def slot_is_offered(
         advance_booking_days=advance_booking_days,
         now=now,
         session_minutes=session_minutes,
-        window_start=start,
-        window_end=start + _EPSILON,
         interval_minutes=interval_minutes,
     )
-    return Slot(start, end) in slots
+    return refusal is None
 
 
 def student_date_window(*, start_date: date, days: int, timezone: str) -> tuple[datetime, datetime]:

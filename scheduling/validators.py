@@ -6,9 +6,11 @@ the same rule gives the same words through the admin, the API and the pages.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Iterable
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -33,6 +35,51 @@ def available_timezones() -> frozenset[str]:
     if _TIMEZONES is None:
         _TIMEZONES = frozenset(zoneinfo.available_timezones())
     return _TIMEZONES
+
+
+PHONE_FORMAT_HINT = "Give the number in international format with its country code, e.g. +4915112345678."
+
+
+def normalise_phone(value: str) -> str:
+    """A phone number in E.164 (``+4915112345678``), or ``""`` for none.
+
+    Spaces, dashes, brackets and a leading ``00`` are accepted; a number
+    without a country code, or one ``phonenumbers`` does not find valid, is
+    refused with a message saying what to send.
+    """
+    value = (value or "").strip()
+    if not value:
+        return ""
+    candidate = "+" + value[2:] if value.startswith("00") else value
+    if not candidate.startswith("+"):
+        raise ValidationError(PHONE_FORMAT_HINT)
+    try:
+        number = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(PHONE_FORMAT_HINT) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(f"'{value}' is not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_embed_origins(value) -> None:
+    """A list of web origins (``https://www.example.com``, optionally with a port), nothing else.
+
+    They go into a ``Content-Security-Policy: frame-ancestors`` header, so a
+    path, a wildcard or a stray character must never get through.
+    """
+    if not isinstance(value, list | tuple):
+        raise ValidationError("Must be a list of origins such as https://www.example.com.")
+    for origin in value:
+        if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
+            raise ValidationError(
+                f"'{origin}' is not an origin: give scheme and host only, e.g. https://www.example.com."
+            )
+
+
+_ORIGIN = re.compile(
+    r"https?://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::\d{1,5})?"
+)
 
 
 def validate_notification_emails(value: Iterable[str]) -> None:

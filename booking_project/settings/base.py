@@ -115,20 +115,20 @@ LOGGING = {
 # --- Django REST framework -------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "scheduling.api.authentication.ApiKeyAuthentication",
+        "booking_project.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["scheduling.api.permissions.HasBrand"],
+    "DEFAULT_PERMISSION_CLASSES": ["booking_project.api.permissions.HasBrand"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        # API.md: public keys' booking creation never below 60/min per key;
+        # Public keys' booking creation: never below 60/min per key;
         # secret keys are not throttled at all.
         "public_write": env.str("THROTTLE_PUBLIC_WRITE_RATE", default="60/min"),
     },
-    "EXCEPTION_HANDLER": "scheduling.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "booking_project.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -180,10 +180,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Periodic work is declared here and synced into django-celery-beat; the
-# notifications/webhooks apps add their entries (see their tasks modules).
+# Periodic work is declared here (UTC) and synced into django-celery-beat's
+# PeriodicTask rows when beat starts; the tasks live in each app's tasks.py.
 CELERY_BEAT_SCHEDULE: dict = {
-    # Send due booking reminders (notifications.reminder_tasks). "expire_seconds" (django-celery-beat):
+    # Send due booking reminders (notifications.tasks). "expire_seconds" (django-celery-beat):
     # a tick queued while the workers were down expires; the next tick does the work.
     "process-due-reminders": {
         "task": "notifications.process_due_reminders",
@@ -214,4 +214,3 @@ NOTIFICATIONS_LOCAL_BACKEND = "console"
 # Force a backend per channel ("resend", "twilio", "console", "memory"), e.g. {"sms": "console"}.
 NOTIFICATIONS_BACKENDS: dict = {}
 BOOKING_REMINDER_CRON_SECRET = env.str("BOOKING_REMINDER_CRON_SECRET", default="")
-WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)

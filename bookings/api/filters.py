@@ -1,58 +1,17 @@
-"""Query filters for the calendar feed and the event log.
+"""Query filters for the booking list (the instructor calendar) and the event log.
 
-camelCase names from the older work order (``instructorId``,
-``upcomingOnly``, ``eventTypeId``, ``attendeeEmail``) are accepted as
-aliases of the snake_case ones.
+The camelCase spellings (``instructorId``, ``upcomingOnly``...) are accepted
+through ``booking_project.api.query.AliasFilterBackend``.
 """
 
 from __future__ import annotations
 
 import django_filters
-from django import forms
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django_filters.fields import IsoDateTimeField
-from django_filters.rest_framework import DjangoFilterBackend
 
+from booking_project.api.query import AwareDateTimeFilter
 from bookings.models import Booking, BookingStatus, Event
-from bookings.signals import EVENT_TYPES
-
-ALIASES = {
-    "instructorId": "instructor_id",
-    "upcomingOnly": "upcoming_only",
-    "eventTypeId": "event_type_id",
-    "attendeeEmail": "attendee_email",
-    "bookingId": "booking_id",
-}
-
-
-class AliasFilterBackend(DjangoFilterBackend):
-    def get_filterset_kwargs(self, request, queryset, view):
-        kwargs = super().get_filterset_kwargs(request, queryset, view)
-        data = kwargs["data"].copy()
-        for camel, snake in ALIASES.items():
-            if camel in data and snake not in data:
-                data[snake] = data[camel]
-        kwargs["data"] = data
-        return kwargs
-
-
-class AwareIsoDateTimeField(IsoDateTimeField):
-    """ISO 8601 with an offset or Z: a naive time is refused (API.md), as in request bodies."""
-
-    default_error_messages = {"invalid": "Give an ISO 8601 time with an offset or Z, e.g. 2026-12-01T09:00:00Z."}
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        parsed = parse_datetime(str(value).strip())
-        if parsed is None or parsed.tzinfo is None:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return parsed
-
-
-class AwareDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = AwareIsoDateTimeField
+from bookings.signals import EVENT_NAMES
 
 
 class BookingFilter(django_filters.FilterSet):
@@ -77,7 +36,7 @@ BookingFilter.base_filters["from"] = BookingFilter.base_filters.pop("start_from"
 
 
 class EventFilter(django_filters.FilterSet):
-    type = django_filters.ChoiceFilter(choices=[(t, t) for t in EVENT_TYPES])
+    type = django_filters.ChoiceFilter(choices=[(name, name) for name in EVENT_NAMES])
     booking_id = django_filters.NumberFilter(field_name="booking_id")
 
     class Meta:

@@ -1,4 +1,10 @@
-"""Booking API input and output shapes (API.md: Bookings, events)."""
+"""Booking API shapes: bookings, payments, the event log and free slots.
+
+Two views of a booking: the full one for ``secret`` keys and staff, and the
+student's own view for a ``public`` key holding the booking's token, which
+leaves out ``instructor_notes`` and ``payments`` (what the studio writes and
+receives about the student is the studio's business).
+"""
 
 from __future__ import annotations
 
@@ -6,29 +12,10 @@ import datetime as dt
 
 from rest_framework import serializers
 
-from bookings.formats import utc_iso
+from booking_project.api.fields import AwareDateTimeField, PhoneNumberField, TimezoneNameField
 from bookings.links import manage_url
 from bookings.models import Booking, BookingStatus, Event, Payment
-from scheduling.api.serializers import TimezoneNameField, normalise_phone
-from scheduling.validators import validate_currency
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with an offset or Z; a naive time is refused (API.md), output in UTC ``Z``."""
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-            except ValueError:
-                raise serializers.ValidationError("Not an ISO 8601 date-time, e.g. 2026-12-01T09:00:00Z.") from None
-            if parsed.tzinfo is None:
-                raise serializers.ValidationError("Give an offset or Z, e.g. 2026-12-01T09:00:00Z.")
-            return parsed.astimezone(dt.UTC)
-        raise serializers.ValidationError("Not an ISO 8601 date-time, e.g. 2026-12-01T09:00:00Z.")
-
-    def to_representation(self, value):
-        return utc_iso(value)
+from scheduling.validators import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES, validate_currency
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -100,11 +87,33 @@ class BookingDetailSerializer(BookingSerializer):
         read_only_fields = fields
 
 
+WARNINGS_HELP = "What could not be attempted, e.g. an SMS confirmation without a phone number."
+
+
 class BookingCreatedSerializer(BookingDetailSerializer):
-    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True, help_text=WARNINGS_HELP)
 
     class Meta(BookingDetailSerializer.Meta):
         fields = [*BookingDetailSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields
+
+
+STUDENT_HIDDEN_FIELDS = ("instructor_notes", "payments")
+
+
+class StudentBookingSerializer(BookingSerializer):
+    """A booking as its student sees it through a ``public`` key."""
+
+    class Meta(BookingSerializer.Meta):
+        fields = [name for name in BookingSerializer.Meta.fields if name not in STUDENT_HIDDEN_FIELDS]
+        read_only_fields = fields
+
+
+class StudentBookingCreatedSerializer(StudentBookingSerializer):
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True, help_text=WARNINGS_HELP)
+
+    class Meta(StudentBookingSerializer.Meta):
+        fields = [*StudentBookingSerializer.Meta.fields, "warnings"]
         read_only_fields = fields
 
 
@@ -115,12 +124,9 @@ class BookingCreateSerializer(serializers.Serializer):
     end_at = AwareDateTimeField(required=False)
     attendee_name = serializers.CharField(max_length=200)
     attendee_email = serializers.EmailField()
-    attendee_phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    attendee_phone = PhoneNumberField(max_length=40, required=False, allow_blank=True, default="")
     student_timezone = TimezoneNameField(required=False, default="UTC")
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-
-    def validate_attendee_phone(self, value: str) -> str:
-        return normalise_phone(value)
 
     def validate(self, attrs):
         if "end_at" in attrs and attrs["end_at"] <= attrs["start_at"]:
@@ -165,3 +171,46 @@ class EventSerializer(serializers.ModelSerializer):
         model = Event
         fields = ["id", "type", "booking_id", "payload", "created_at"]
         read_only_fields = fields
+
+
+# --- free slots -------------------------------------------------------------------
+
+MAX_DAYS = 180
+DEFAULT_DAYS = 14
+DEFAULT_SESSION_MINUTES = 60
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    instructor_id = serializers.IntegerField(min_value=1)
+    start_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+    days = serializers.IntegerField(min_value=1, max_value=MAX_DAYS, default=DEFAULT_DAYS)
+    session_minutes = serializers.IntegerField(
+        min_value=MIN_SESSION_MINUTES, max_value=MAX_SESSION_MINUTES, required=False
+    )
+    event_type_id = serializers.IntegerField(min_value=1, required=False)
+    interval_minutes = serializers.IntegerField(
+        min_value=MIN_SESSION_MINUTES, max_value=MAX_SESSION_MINUTES, required=False
+    )
+    student_timezone = TimezoneNameField(default="UTC")
+
+    def validate_start_date(self, value: dt.date) -> dt.date:
+        if not dt.date(1970, 1, 1) <= value <= dt.date(9000, 12, 31):
+            raise serializers.ValidationError("Give a date between 1970-01-01 and 9000-12-31.")
+        return value
+
+
+class AvailabilitySlotSerializer(serializers.Serializer):
+    start_at = serializers.DateTimeField(help_text="UTC, e.g. 2026-03-02T08:00:00Z.")
+    end_at = serializers.DateTimeField(help_text="UTC.")
+    student_start = serializers.DateTimeField(help_text="In the student's timezone, with its offset.")
+    student_end = serializers.DateTimeField(help_text="In the student's timezone, with its offset.")
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    """Documents the free-slots answer; the view builds it as plain data (no per-slot serializer)."""
+
+    instructor_id = serializers.IntegerField()
+    instructor_timezone = serializers.CharField()
+    student_timezone = serializers.CharField()
+    session_minutes = serializers.IntegerField()
+    slots = AvailabilitySlotSerializer(many=True)

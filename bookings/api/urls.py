@@ -1,15 +1,22 @@
-from django.urls import include, path
+"""``/api/bookings`` (and ``/{id}``), ``/api/bookings/availability``, ``/api/events``.
 
-from booking_project.routers import OptionalSlashRouter
+Routing does not depend on the order in which ``booking_project.urls`` mounts
+the apps: a booking is addressed only by a number or a uid
+(``BookingViewSet.lookup_value_regex``), so the fixed paths other apps own
+under ``/api/bookings/`` never match it.
+"""
 
-from .views import BookingViewSet, EventViewSet
+from django.urls import re_path
+
+from booking_project.api.routers import OptionalSlashRouter
+
+from .views import AvailabilityView, BookingViewSet, EventViewSet
 
 router = OptionalSlashRouter()
 router.register("bookings", BookingViewSet, basename="booking")
 router.register("events", EventViewSet, basename="event")
 
-urlpatterns: list = [
-    # Fixed paths under /api/bookings/ (instructors, availability) come before {id}.
-    path("", include("bookings.api.availability_urls")),
-    path("", include(router.urls)),
+urlpatterns = [
+    re_path(r"^bookings/availability/?$", AvailabilityView.as_view(), name="availability"),
+    *router.urls,
 ]

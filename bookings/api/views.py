@@ -1,31 +1,62 @@
-"""Booking API: thin views over ``bookings.services`` (API.md: Bookings, events)."""
+"""Booking API: bookings, the event log and free slots, thin views over ``bookings.services``.
+
+Views validate input, call a service and render the result; a service's
+refusal reaches the client through the API's exception handler
+(``booking_project.api.errors``), never through a catch here.
+
+Who may see a booking: a ``secret`` key (or staff) sees every booking of its
+brand. A ``public`` key is embedded in a web site, so anyone can read it: it
+opens one booking only together with that booking's token (``X-Booking-Token``,
+the ``token`` of its ``manage_url``), and the answer leaves out what the studio
+keeps for itself. Without the token the booking does not exist for it.
+"""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+import uuid
+import zoneinfo
+
 from django.db.models import prefetch_related_objects
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins, status, viewsets
+from django.http import Http404
+from django.utils import timezone as django_timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from booking_project.api.permissions import HasBrand, SecretForWrites, SecretScope, is_secret, resolve_brand
+from booking_project.api.query import AliasFilterBackend, aliased_parameter, parse_query
+from booking_project.formats import utc_iso
 from bookings import services
-from bookings.errors import BookingConflict, IdempotencyKeyReused
+from bookings.availability import instructor_slots
+from bookings.links import manage_token_opens
 from bookings.models import Booking, Event, IdempotencyRecord
-from scheduling.api.errors import Conflict
-from scheduling.api.permissions import HasBrand, SecretScope, is_secret, resolve_brand
-from scheduling.api.serializers import field_errors
+from scheduling import selectors
+from scheduling.api.views import INSTRUCTOR_PARAMETER, AvailabilityScheduleView
 from scheduling.models import ApiKey, EventType, Instructor
+from scheduling.slots import REFUSAL_ORDER, student_date_window
 
-from .filters import AliasFilterBackend, BookingFilter, EventFilter
+from .filters import BookingFilter, EventFilter
 from .serializers import (
+    DEFAULT_SESSION_MINUTES,
+    MAX_DAYS,
+    AvailabilityQuerySerializer,
+    AvailabilitySerializer,
     BookingCreatedSerializer,
     BookingCreateSerializer,
     BookingDetailSerializer,
     BookingSerializer,
     BookingUpdateSerializer,
     EventSerializer,
+    StudentBookingCreatedSerializer,
+    StudentBookingSerializer,
 )
 from .throttles import PublicKeyWriteThrottle
+
+BOOKING_TOKEN_HEADER = "X-Booking-Token"
+IDEMPOTENCY_KEY_MAX_LENGTH = IdempotencyRecord._meta.get_field("key").max_length
+# What a public key may change: cancel (with a reason) or reschedule.
+WRITE_SCOPE_FOR_PUBLIC = {"status", "start_at", "end_at", "cancellation_reason"}
 
 
 def actor_for(request) -> str:
@@ -35,26 +66,40 @@ def actor_for(request) -> str:
     return services.STAFF
 
 
-class _Unprocessable(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+TOKEN_PARAMETER = OpenApiParameter(
+    BOOKING_TOKEN_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "The booking's token (the `token` of its `manage_url`). Required with a `public` key: without it, or "
+        "with another booking's, the answer is 404 as for an unknown booking. Ignored with a `secret` key."
+    ),
+)
+LOOKUP_PARAMETER = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The booking's `id`, or its `uid`.")
+SLOT_UNAVAILABLE = (
+    "409 `slot_unavailable` when the time cannot be booked, with `reason` (one of "
+    + ", ".join(f"`{reason}`" for reason in REFUSAL_ORDER)
+    + "; the first that applies in this order) and a `detail` sentence a student understands."
+)
+PUBLIC_VIEW = "A `public` key's answer leaves out `instructor_notes` and `payments`."
 
 
-def call_service(function, **kwargs):
-    """Run a service, turning its refusals into API errors (409 with a code, 400 with fields)."""
-    try:
-        return function(**kwargs)
-    except IdempotencyKeyReused as error:
-        raise _Unprocessable(detail=error.message, code=error.code) from error
-    except BookingConflict as error:
-        raise Conflict(error.message, error.code) from error
-    except DjangoValidationError as error:
-        raise exceptions.ValidationError(field_errors(error)) from error
-
-
-IDEMPOTENCY_KEY_MAX_LENGTH = IdempotencyRecord._meta.get_field("key").max_length
-WRITE_SCOPE_FOR_PUBLIC = {"status", "start_at", "end_at", "cancellation_reason"}
-
-
+@extend_schema_view(
+    list=extend_schema(
+        summary="The brand's bookings: the instructor calendar feed (secret key)",
+        description=(
+            "Sorted by `start_at`. Filters: `instructor_id`, `upcoming_only` (not yet ended), `status` "
+            "(repeatable), `from`/`to` (times with an offset), `attendee_email`, `event_type_id`; the "
+            "camelCase spellings (`instructorId`, `upcomingOnly`...) work too."
+        ),
+    ),
+    retrieve=extend_schema(
+        summary="One booking, with its payments",
+        description="By `id` or `uid`. A `public` key needs the booking's token. " + PUBLIC_VIEW,
+        parameters=[LOOKUP_PARAMETER, TOKEN_PARAMETER],
+        responses=BookingDetailSerializer,
+    ),
+)
 class BookingViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -67,11 +112,14 @@ class BookingViewSet(
     filter_backends = [AliasFilterBackend]
     filterset_class = BookingFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # A booking is addressed by its id or its uid, nothing else, so fixed paths
+    # under /api/bookings/ (availability, instructors, reminders) never reach it.
+    lookup_value_regex = r"[0-9]+|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
     def get_permissions(self):
-        if self.action in ("create", "partial_update", "destroy"):
-            return [HasBrand()]
-        return [SecretScope()]
+        if self.action == "list":
+            return [SecretScope()]
+        return [HasBrand()]
 
     def get_throttles(self):
         if self.action == "create":
@@ -79,10 +127,7 @@ class BookingViewSet(
         return []
 
     def get_queryset(self):
-        queryset = Booking.objects.filter(brand=resolve_brand(self.request)).order_by("start_at", "id")
-        if self.action == "retrieve" or self.action == "partial_update":
-            queryset = queryset.prefetch_related("payments")
-        return queryset
+        return Booking.objects.filter(brand=resolve_brand(self.request)).order_by("start_at", "id")
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -93,14 +138,46 @@ class BookingViewSet(
             return BookingUpdateSerializer
         return BookingDetailSerializer
 
-    def _detail(self, booking: Booking, warnings: list[str] | None = None, status_code: int = 200) -> Response:
-        prefetch_related_objects([booking], "payments")
+    def get_object(self) -> Booking:
+        """The booking by id or uid; for a public key only with its token. Otherwise a 404 like any unknown one."""
+        lookup = self.kwargs["pk"]
+        bookings = self.get_queryset()
+        if lookup.isdigit():
+            booking = bookings.filter(pk=int(lookup)).first()
+        else:
+            booking = bookings.filter(uid=uuid.UUID(lookup)).first()
+        opens = booking is not None and (
+            is_secret(self.request) or manage_token_opens(booking, self.request.headers.get(BOOKING_TOKEN_HEADER))
+        )
+        if not opens:
+            raise Http404(f"No booking {lookup} in this brand.")
+        return booking
+
+    def _answer(self, booking: Booking, warnings: list[str] | None = None, status_code: int = 200) -> Response:
+        """The booking in the caller's view; with ``warnings`` for a create."""
+        full_view = is_secret(self.request)
+        if full_view:
+            prefetch_related_objects([booking], "payments")
         if warnings is None:
-            return Response(BookingDetailSerializer(booking).data, status=status_code)
-        booking.warnings = warnings
-        return Response(BookingCreatedSerializer(booking).data, status=status_code)
+            serializer_class = BookingDetailSerializer if full_view else StudentBookingSerializer
+        else:
+            booking.warnings = warnings
+            serializer_class = BookingCreatedSerializer if full_view else StudentBookingCreatedSerializer
+        return Response(serializer_class(booking).data, status=status_code)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._answer(self.get_object())
 
     @extend_schema(
+        summary="Book a session",
+        description=(
+            "Any key of the brand. The booking starts `pending`, or `confirmed` when the session type needs no "
+            "confirmation and has no price. `end_at` defaults to `start_at` plus the type's duration. "
+            "The time must be one that `GET /api/bookings/availability` would offer; otherwise "
+            + SLOT_UNAVAILABLE
+            + " An `Idempotency-Key` makes retries safe. The answer's `manage_url` carries the booking's token. "
+            + PUBLIC_VIEW
+        ),
         request=BookingCreateSerializer,
         responses={201: BookingCreatedSerializer},
         parameters=[
@@ -108,7 +185,10 @@ class BookingViewSet(
                 "Idempotency-Key",
                 str,
                 OpenApiParameter.HEADER,
-                description="Retries with the same key and body return the first result instead of booking again.",
+                description=(
+                    "Retries with the same key (per brand) and body return the first result instead of booking "
+                    "again; the same key with another body is 422 `idempotency_key_reused`."
+                ),
             )
         ],
     )
@@ -128,8 +208,7 @@ class BookingViewSet(
             raise exceptions.ValidationError(
                 {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (a UUID is a good key)."]}
             )
-        result = call_service(
-            services.booking_create,
+        result = services.booking_create(
             brand=brand,
             instructor=instructor,
             event_type=event_type,
@@ -137,12 +216,26 @@ class BookingViewSet(
             fingerprint=services.request_fingerprint(request.data),
             **data,
         )
-        response = self._detail(result.booking, result.warnings, status.HTTP_201_CREATED)
+        response = self._answer(result.booking, result.warnings, status.HTTP_201_CREATED)
         if result.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
-    @extend_schema(request=BookingUpdateSerializer, responses={200: BookingDetailSerializer})
+    @extend_schema(
+        summary="Change a booking: confirm, pay, cancel, reschedule, complete, no-show, notes",
+        description=(
+            "One request is one atomic change; a refused request changes nothing. `status` follows the "
+            "lifecycle (409 `invalid_transition` otherwise); a confirm may carry a `payment` (a failed one "
+            "answers 200 with the booking still pending) or, for a secret key, `payment_status: waived` "
+            "(409 `payment_required` for a priced type without either). `start_at` reschedules: "
+            + SLOT_UNAVAILABLE
+            + " A `public` key needs the booking's token and may only cancel or reschedule (403 otherwise), "
+            "and not within the cancellation cutoff (409 `cutoff_passed`, saying when it passed). " + PUBLIC_VIEW
+        ),
+        request=BookingUpdateSerializer,
+        responses={200: BookingDetailSerializer},
+        parameters=[LOOKUP_PARAMETER, TOKEN_PARAMETER],
+    )
     def partial_update(self, request, *args, **kwargs):
         booking = self.get_object()
         serializer = BookingUpdateSerializer(data=request.data)
@@ -154,17 +247,30 @@ class BookingViewSet(
                 raise exceptions.PermissionDenied("A public key may only cancel or reschedule a booking.")
         if "payment" in changes:
             changes["payment"] = dict(changes["payment"])
-        result = call_service(services.booking_update, booking=booking, changes=changes, actor=actor_for(request))
-        return self._detail(result.booking)
+        result = services.booking_update(booking=booking, changes=changes, actor=actor_for(request))
+        return self._answer(result.booking)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        summary="Cancel a booking",
+        description=(
+            "The record stays, with status `cancelled`; answers 204. A `public` key needs the booking's token "
+            "and is bound by the cancellation cutoff (409 `cutoff_passed`)."
+        ),
+        parameters=[LOOKUP_PARAMETER, TOKEN_PARAMETER],
+        responses={204: None},
+    )
     def destroy(self, request, *args, **kwargs):
-        """Cancels the booking (the record stays with status ``cancelled``)."""
-        booking = self.get_object()
-        call_service(services.booking_cancel, booking=booking, actor=actor_for(request))
+        services.booking_cancel(booking=self.get_object(), actor=actor_for(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="The stored event bus of the brand, newest first (secret key)",
+        description="Filters: `type` (an event name such as `booking.created`) and `booking_id` (or `bookingId`).",
+    ),
+    retrieve=extend_schema(summary="One stored event (secret key)"),
+)
 class EventViewSet(viewsets.ReadOnlyModelViewSet):
     """The stored event bus of the key's brand, newest first."""
 
@@ -175,3 +281,105 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return Event.objects.filter(brand=resolve_brand(self.request)).order_by("-created_at", "-id")
+
+
+AVAILABILITY_PARAMETERS = [
+    INSTRUCTOR_PARAMETER,
+    aliased_parameter(
+        "start_date",
+        "First date (YYYY-MM-DD) in the student's timezone; default today there.",
+        kind=OpenApiTypes.DATE,
+    ),
+    aliased_parameter("days", f"Number of days, 1..{MAX_DAYS}; default 14."),
+    aliased_parameter(
+        "session_minutes",
+        f"Slot length, 5..720; default {DEFAULT_SESSION_MINUTES}, or the event type's duration.",
+    ),
+    aliased_parameter(
+        "event_type_id",
+        "An event type of the brand whose duration gives the slot length (must agree with session_minutes "
+        "when both are given).",
+    ),
+    aliased_parameter("interval_minutes", "Grid step between slot starts, 5..720; default the slot length."),
+    aliased_parameter("student_timezone", "IANA timezone of the student; default UTC.", kind=OpenApiTypes.STR),
+]
+
+
+class AvailabilityView(AvailabilityScheduleView):
+    """``/api/bookings/availability``: ``GET`` free slots (any key), ``PUT`` the schedule (secret key).
+
+    The ``PUT`` is the scheduling app's (``AvailabilityScheduleView``); the
+    ``GET`` needs the instructor's bookings, so it is assembled here.
+    """
+
+    permission_classes = [SecretForWrites]
+
+    @extend_schema(
+        summary="Free slots of an instructor",
+        description=(
+            "Slots starting on the requested days (in the student's timezone), sorted, never overlapping an "
+            "active booking of the instructor in any brand (widened by the buffer), the past, the minimum "
+            "notice or the advance window. `start_at`/`end_at` are UTC; `student_*` carry the student's offset. "
+            "Any key of the brand."
+        ),
+        parameters=AVAILABILITY_PARAMETERS,
+        responses=AvailabilitySerializer,
+    )
+    def get(self, request):
+        brand = resolve_brand(request)
+        query = parse_query(request.query_params, AvailabilityQuerySerializer)
+        assignment = selectors.assignment_for(brand=brand, instructor_id=query["instructor_id"])
+        session_minutes = query.get("session_minutes")
+        interval_minutes = query.get("interval_minutes")
+        if "event_type_id" in query:
+            event_type = selectors.event_type_for(brand=brand, event_type_id=query["event_type_id"])
+            if session_minutes not in (None, event_type.duration_minutes):
+                raise serializers.ValidationError(
+                    {
+                        "session_minutes": [
+                            f"The event type lasts {event_type.duration_minutes} minutes; "
+                            "leave sessionMinutes out or give the same value."
+                        ]
+                    }
+                )
+            session_minutes = event_type.duration_minutes
+            # Bookings of this type are validated on the type's grid, so the slots shown use it too.
+            if interval_minutes not in (None, event_type.slot_interval_minutes):
+                raise serializers.ValidationError(
+                    {"interval_minutes": ["The event type sets its own slot interval; leave intervalMinutes out."]}
+                )
+            interval_minutes = event_type.slot_interval_minutes
+        session_minutes = session_minutes or DEFAULT_SESSION_MINUTES
+
+        student_timezone = query["student_timezone"]
+        student_zone = zoneinfo.ZoneInfo(student_timezone)
+        now = django_timezone.now()
+        start_date = query.get("start_date") or now.astimezone(student_zone).date()
+        window_start, window_end = student_date_window(
+            start_date=start_date, days=query["days"], timezone=student_timezone
+        )
+        slots = instructor_slots(
+            assignment=assignment,
+            window_start=window_start,
+            window_end=window_end,
+            session_minutes=session_minutes,
+            interval_minutes=interval_minutes,
+            now=now,
+        )
+        return Response(
+            {
+                "instructor_id": assignment.instructor_id,
+                "instructor_timezone": assignment.timezone,
+                "student_timezone": student_timezone,
+                "session_minutes": session_minutes,
+                "slots": [
+                    {
+                        "start_at": utc_iso(slot.start),
+                        "end_at": utc_iso(slot.end),
+                        "student_start": slot.start.astimezone(student_zone).isoformat(timespec="seconds"),
+                        "student_end": slot.end.astimezone(student_zone).isoformat(timespec="seconds"),
+                    }
+                    for slot in slots
+                ],
+            }
+        )

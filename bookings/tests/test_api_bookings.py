@@ -17,6 +17,11 @@ def create(api, body, **headers):
     return api.post("/api/bookings", body, format="json", **headers)
 
 
+def token_of(booking: dict) -> dict[str, str]:
+    """The ``X-Booking-Token`` header for a booking as the API returned it (the token of its manage_url)."""
+    return {"HTTP_X_BOOKING_TOKEN": booking["manage_url"].rsplit("token=", 1)[1]}
+
+
 # --- create ---------------------------------------------------------------------
 
 
@@ -221,7 +226,7 @@ def test_detail_and_cross_brand_404(api, other_api, public_api, booking_body):
     assert other_api.get(f"/api/bookings/{booking_id}").status_code == 404
     assert other_api.patch(f"/api/bookings/{booking_id}", {"status": "confirmed"}, format="json").status_code == 404
     assert other_api.delete(f"/api/bookings/{booking_id}").status_code == 404
-    assert public_api.get(f"/api/bookings/{booking_id}").status_code == 403
+    assert public_api.get(f"/api/bookings/{booking_id}").status_code == 404  # without the booking's token
     assert Booking.objects.get().status == "pending"
 
 
@@ -272,8 +277,8 @@ def test_calendar_feed_query_count_is_flat(api, brand, instructor, django_assert
 # --- lifecycle ------------------------------------------------------------------
 
 
-def patch(api, booking_id, body):
-    return api.patch(f"/api/bookings/{booking_id}", body, format="json")
+def patch(api, booking_id, body, **headers):
+    return api.patch(f"/api/bookings/{booking_id}", body, format="json", **headers)
 
 
 def test_confirm_then_cancel_with_reason(api, booking_body):
@@ -430,23 +435,25 @@ def test_reschedule_naive_time_is_400(api, booking_body):
 
 
 def test_public_key_may_only_cancel_or_reschedule(public_api, booking_body):
-    booking_id = create(public_api, booking_body(start_at=iso(SLOT + dt.timedelta(days=3)))).json()["id"]
-    assert patch(public_api, booking_id, {"status": "confirmed"}).status_code == 403
-    assert patch(public_api, booking_id, {"instructor_notes": "x"}).status_code == 403
-    moved = patch(public_api, booking_id, {"start_at": iso(SLOT + dt.timedelta(days=4))})
+    created = create(public_api, booking_body(start_at=iso(SLOT + dt.timedelta(days=3)))).json()
+    booking_id, token = created["id"], token_of(created)
+    assert patch(public_api, booking_id, {"status": "confirmed"}, **token).status_code == 403
+    assert patch(public_api, booking_id, {"instructor_notes": "x"}, **token).status_code == 403
+    moved = patch(public_api, booking_id, {"start_at": iso(SLOT + dt.timedelta(days=4))}, **token)
     assert moved.status_code == 200
-    assert patch(public_api, booking_id, {"status": "cancelled"}).status_code == 200
+    assert patch(public_api, booking_id, {"status": "cancelled"}, **token).status_code == 200
 
 
 def test_public_key_cannot_cancel_past_the_cutoff_but_secret_can(public_api, api, booking_body):
-    booking_id = create(public_api, booking_body()).json()["id"]  # starts in 26 h, cutoff 24 h
+    created = create(public_api, booking_body()).json()  # starts in 26 h, cutoff 24 h
+    booking_id, token = created["id"], token_of(created)
     with_cutoff = {"status": "cancelled"}
     with time_machine.travel(SLOT - dt.timedelta(hours=23), tick=False):
-        refused = patch(public_api, booking_id, with_cutoff)
+        refused = patch(public_api, booking_id, with_cutoff, **token)
         assert refused.status_code == 409
         assert refused.json()["code"] == "cutoff_passed"
         assert "2026-12-01T10:00:00Z" in refused.json()["detail"]
-        assert public_api.delete(f"/api/bookings/{booking_id}").status_code == 409
+        assert public_api.delete(f"/api/bookings/{booking_id}", **token).status_code == 409
         assert Booking.objects.get().status == "pending"
         assert api.delete(f"/api/bookings/{booking_id}").status_code == 204
     assert Booking.objects.get().status == "cancelled"

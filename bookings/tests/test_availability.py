@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bookings.availability import instructor_slot_is_offered, instructor_slots
+from bookings.availability import instructor_slot_refusal, instructor_slots
 from bookings.models import Booking, BookingStatus
 from bookings.selectors import busy_intervals
 from scheduling.selectors import schedule_inputs
@@ -267,53 +267,43 @@ def test_instructor_slots_cost_a_constant_number_of_queries(coach):
     assert len(few) == len(many) == 3
 
 
-# --- slot_is_offered ----------------------------------------------------------------------
+# --- instructor_slot_refusal ------------------------------------------------------------------
 
 
-def offered(assignment, start, minutes=60, **kwargs) -> bool:
-    return instructor_slot_is_offered(
-        assignment=assignment, start=start, end=start + dt.timedelta(minutes=minutes), now=NOW, **kwargs
-    )
+def refusal(assignment, start, minutes=60, **kwargs) -> str | None:
+    return instructor_slot_refusal(assignment=assignment, start=start, session_minutes=minutes, now=NOW, **kwargs)
 
 
-def test_an_offered_slot_is_offered(coach, django_assert_max_num_queries):
+def test_an_offered_slot_is_not_refused(coach, django_assert_max_num_queries):
     with django_assert_max_num_queries(3):
-        assert offered(coach, berlin(MONDAY, 10))
+        assert refusal(coach, berlin(MONDAY, 10)) is None
 
 
 @pytest.mark.parametrize(
-    ("start", "minutes"),
+    ("start", "minutes", "reason"),
     [
-        (berlin(MONDAY, 8), 60),  # outside the range
-        (berlin(MONDAY, 11, 30), 60),  # runs past the range
-        (berlin(MONDAY, 9, 30), 60),  # off the grid
-        (berlin(MONDAY, 10), 0),  # empty
-        (berlin(MONDAY, 10), -60),  # backwards
-        (utc(2026, 3, 1, 8), 60),  # the past
+        (berlin(MONDAY, 8), 60, "outside_availability"),
+        (berlin(MONDAY, 11, 30), 60, "outside_availability"),  # runs past the range
+        (berlin(MONDAY, 9, 30), 60, "off_grid"),
+        (berlin(MONDAY, 10, 0) + dt.timedelta(seconds=1), 60, "off_grid"),
+        (utc(2026, 3, 1, 8), 60, "in_past"),
     ],
 )
-def test_times_that_are_not_slots_are_not_offered(coach, start, minutes):
-    assert not offered(coach, start, minutes)
-
-
-def test_a_part_minute_length_is_not_offered(coach):
-    start = berlin(MONDAY, 10)
-    assert not instructor_slot_is_offered(
-        assignment=coach, start=start, end=start + dt.timedelta(minutes=60, seconds=1), now=NOW
-    )
+def test_times_that_are_not_slots_say_why(coach, start, minutes, reason):
+    assert refusal(coach, start, minutes) == reason
 
 
 def test_an_interval_allows_its_grid(coach):
-    assert offered(coach, berlin(MONDAY, 9, 30), interval_minutes=30)
+    assert refusal(coach, berlin(MONDAY, 9, 30), interval_minutes=30) is None
 
 
-def test_booked_and_buffered_times_are_not_offered(coach, other_brand):
+def test_booked_and_buffered_times_are_refused_as_taken_and_buffer(coach, other_brand):
     coach.buffer_minutes = 15
     coach.save()
     AssignmentFactory(instructor=coach.instructor, brand=other_brand)
     [booking] = bulk_bookings(assignment=coach, starts=[berlin(MONDAY, 10)], brand=other_brand)
 
-    assert not offered(coach, berlin(MONDAY, 10))
-    assert not offered(coach, berlin(MONDAY, 11))  # inside the 15 minute buffer after 11:00
-    assert not offered(coach, berlin(MONDAY, 9))  # inside the buffer before 10:00
-    assert offered(coach, berlin(MONDAY, 10), exclude_booking_id=booking.pk)
+    assert refusal(coach, berlin(MONDAY, 10)) == "taken"
+    assert refusal(coach, berlin(MONDAY, 11)) == "buffer"  # inside the 15 minute buffer after 11:00
+    assert refusal(coach, berlin(MONDAY, 9)) == "buffer"  # inside the buffer before 10:00
+    assert refusal(coach, berlin(MONDAY, 10), exclude_booking_id=booking.pk) is None

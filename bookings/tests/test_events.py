@@ -71,7 +71,7 @@ def test_each_service_sends_its_signal_once(brand, instructor, instant_type):
     def listener(sender, booking, event, **kwargs):
         received.append((event.type, booking.pk))
 
-    for signal in signals.SIGNALS_BY_EVENT_TYPE.values():
+    for signal in signals.SIGNALS_BY_EVENT_NAME.values():
         signal.connect(listener, weak=False)
     try:
         result = services.booking_create(
@@ -84,7 +84,7 @@ def test_each_service_sends_its_signal_once(brand, instructor, instant_type):
         )
         services.booking_cancel(booking=result.booking, actor=services.API)
     finally:
-        for signal in signals.SIGNALS_BY_EVENT_TYPE.values():
+        for signal in signals.SIGNALS_BY_EVENT_NAME.values():
             signal.disconnect(listener)
     assert received == [("booking.created", result.booking.pk), ("booking.cancelled", result.booking.pk)]
 

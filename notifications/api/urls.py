@@ -1,7 +1,4 @@
-"""Reminder cron endpoints.
-
-Included before ``bookings.api.urls``, so ``bookings/reminders`` is not read as a booking id.
-"""
+"""Reminder cron endpoints: ``/api/bookings/reminders`` and ``/api/workers/process-booking-reminders``."""
 
 from django.urls import re_path
 

@@ -1,4 +1,4 @@
-"""Cron endpoints: one pass over due reminders, for deployments without celery-beat (API.md: Workers).
+"""Cron endpoints: one pass over due reminders, for deployments without celery-beat.
 
 ``POST /api/bookings/reminders`` and ``POST /api/workers/process-booking-reminders``
 are the same view. With ``BOOKING_REMINDER_CRON_SECRET`` set, only the header
@@ -22,9 +22,9 @@ from rest_framework import authentication, exceptions, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from booking_project.api.authentication import ApiKeyAuthentication
+from booking_project.api.permissions import SecretScope, resolve_brand
 from notifications.reminders import reminders_process_due
-from scheduling.api.authentication import ApiKeyAuthentication
-from scheduling.api.permissions import SecretScope, resolve_brand
 
 CRON_SECRET_HEADER = "x-booking-cron-secret"
 

@@ -239,17 +239,16 @@ def test_an_invalid_address_that_slipped_into_the_database_is_left_out_not_fatal
     assert result.booking.pk
 
 
-def test_both_receiver_modules_connect_explicitly_once_each_with_a_dispatch_uid():
-    """``NotificationsConfig.ready()`` calls ``connect()`` of both modules; importing them connects nothing."""
+def test_the_receivers_connect_explicitly_once_each_with_a_dispatch_uid():
+    """``NotificationsConfig.ready()`` calls ``connect()``; importing the module connects nothing."""
     from bookings.models import Booking
-    from notifications import receivers, reminder_receivers
+    from notifications import receivers
 
-    for module in (receivers, reminder_receivers):
-        module.connect()  # a second call (a re-run ready()) must not connect twice
-        try:
-            for signal, receiver in module.RECEIVERS:
-                uid = module.dispatch_uid(receiver)
-                assert signal.disconnect(sender=Booking, dispatch_uid=uid), uid
-                assert not signal.disconnect(sender=Booking, dispatch_uid=uid), uid
-        finally:
-            module.connect()
+    receivers.connect()  # a second call (a re-run ready()) must not connect twice
+    try:
+        for signal, receiver in receivers.RECEIVERS:
+            uid = receivers.dispatch_uid(receiver)
+            assert signal.disconnect(sender=Booking, dispatch_uid=uid), uid
+            assert not signal.disconnect(sender=Booking, dispatch_uid=uid), uid
+    finally:
+        receivers.connect()

@@ -459,7 +459,7 @@ def test_offsets_that_reached_the_database_as_a_string_are_not_guessed_at(clock,
 
 
 def test_the_beat_schedule_declares_the_reminder_pass_every_minute_in_utc():
-    from notifications.reminder_tasks import PROCESS_DUE_REMINDERS
+    from notifications.tasks import PROCESS_DUE_REMINDERS
 
     entry = settings.CELERY_BEAT_SCHEDULE["process-due-reminders"]
     assert entry["task"] == PROCESS_DUE_REMINDERS
@@ -469,7 +469,7 @@ def test_the_beat_schedule_declares_the_reminder_pass_every_minute_in_utc():
 
 def test_a_worker_knows_the_reminder_task_without_test_imports():
     """A fresh process that only sets Django up and loads the Celery app registers the task."""
-    from notifications.reminder_tasks import PROCESS_DUE_REMINDERS
+    from notifications.tasks import PROCESS_DUE_REMINDERS
 
     code = (
         "import django; django.setup()\n"
@@ -491,7 +491,7 @@ def test_django_celery_beat_shows_the_schedule(monkeypatch):
     from django_celery_beat.models import PeriodicTask
 
     from booking_project.celery import app
-    from notifications.reminder_tasks import PROCESS_DUE_REMINDERS
+    from notifications.tasks import PROCESS_DUE_REMINDERS
 
     # The scheduler closes "old" connections between ticks, which would close the test's transaction.
     monkeypatch.setattr(schedulers, "close_old_connections", lambda: None)
@@ -507,7 +507,7 @@ def test_django_celery_beat_shows_the_schedule(monkeypatch):
 
 @pytest.mark.django_db
 def test_the_beat_task_runs_a_pass(booking, clock, django_capture_on_commit_callbacks):
-    from notifications.reminder_tasks import process_due_reminders
+    from notifications.tasks import process_due_reminders
 
     clock.move_to(DAY_BEFORE)
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,29 +1,17 @@
-"""Scheduling API shapes (API.md: Instructors, Event types, Availability).
+"""Scheduling API shapes: instructors, event types, scheduling settings.
 
 Serializers parse and validate; the views hand ``validated_data`` to
-``scheduling.services``. Refusals raised by a service (Django
-``ValidationError``) come back through :func:`service_errors` as the same
-``{"field": ["message"]}`` map.
+``scheduling.services``. A refusal raised by a service (a Django
+``ValidationError``) reaches the client as the same ``{"field": ["message"]}``
+map through the API's exception handler.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import re
-from collections.abc import Iterator
-
-import phonenumbers
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import build_array_type, build_basic_type
-from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
-from rest_framework.settings import api_settings
-from rest_framework.utils import html
 from rest_framework.validators import UniqueValidator
 
+from booking_project.api.fields import CurrencyField, PhoneNumberField, StringOrListField, TimezoneNameField
 from scheduling.models import EventType, Instructor, InstructorBrand
 from scheduling.services import ASSIGNMENT_SETTINGS
 from scheduling.validators import (
@@ -32,165 +20,10 @@ from scheduling.validators import (
     MIN_REMINDER_MINUTES,
     MIN_SESSION_MINUTES,
     REMINDER_CHANNELS,
-    validate_currency,
     validate_notification_emails,
     validate_reminder_channels,
     validate_reminder_minutes,
-    validate_timezone_name,
 )
-
-# --- errors -------------------------------------------------------------------
-
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*")
-
-
-@contextlib.contextmanager
-def service_errors() -> Iterator[None]:
-    """Turn a service's ``ValidationError`` into DRF's 400 field map.
-
-    Keys such as ``weekly[2].start`` are reported under their top-level field
-    (``weekly``), and model-wide errors under ``non_field_errors``.
-    """
-    try:
-        yield
-    except DjangoValidationError as error:
-        raise serializers.ValidationError(field_errors(error)) from None
-
-
-def field_errors(error: DjangoValidationError) -> dict[str, list[str]]:
-    if not hasattr(error, "error_dict"):
-        return {api_settings.NON_FIELD_ERRORS_KEY: list(error.messages)}
-    result: dict[str, list[str]] = {}
-    for key, errors in error.message_dict.items():
-        match = _FIELD_NAME.match(key) if key != NON_FIELD_ERRORS else None
-        name = match.group(0) if match else api_settings.NON_FIELD_ERRORS_KEY
-        messages = list(errors)
-        if name != key and key != NON_FIELD_ERRORS:
-            messages = [f"{key}: {message}" for message in messages]
-        result.setdefault(name, []).extend(messages)
-    return result
-
-
-# --- fields -------------------------------------------------------------------
-
-
-def normalise_phone(value: str) -> str:
-    """E.164 (``+4915112345678``). Spaces, dashes, brackets and a leading ``00`` are accepted."""
-    value = (value or "").strip()
-    if not value:
-        return ""
-    candidate = "+" + value[2:] if value.startswith("00") else value
-    if not candidate.startswith("+"):
-        raise serializers.ValidationError(
-            "Give the number in international format with its country code, e.g. +4915112345678."
-        )
-    try:
-        number = phonenumbers.parse(candidate, None)
-    except phonenumbers.NumberParseException:
-        raise serializers.ValidationError(
-            "Give the number in international format with its country code, e.g. +4915112345678."
-        ) from None
-    if not phonenumbers.is_valid_number(number):
-        raise serializers.ValidationError(f"'{value}' is not a valid phone number.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-class PhoneNumberField(serializers.CharField):
-    """A phone number, stored and returned in E.164."""
-
-    def to_internal_value(self, data):
-        return normalise_phone(super().to_internal_value(data))
-
-
-class TimezoneNameField(serializers.CharField):
-    """An IANA timezone name (``Europe/Berlin``)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 64)
-        kwargs.setdefault("validators", [validate_timezone_name])
-        super().__init__(**kwargs)
-
-
-class CurrencyField(serializers.CharField):
-    """An ISO 4217 code, upper-cased on input (``"usd"`` is ``USD``), checked by
-    ``scheduling.validators.validate_currency`` like the model field."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 3)
-        kwargs.setdefault("validators", [validate_currency])
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        return super().to_internal_value(data).upper()
-
-
-class StringOrListField(serializers.ListField):
-    """A list; also its JSON-array string (``"[1440, 60]"``) or, with
-    ``comma_separated`` (the default), a comma-separated string
-    (``"a@example.com, b@example.com"``). Output: a list.
-
-    Without ``comma_separated`` any other string is refused: ``"1440,60"`` is
-    not a form API.md offers for ``reminder_minutes_before``. A form post's
-    single value is then one item (``reminder_minutes_before=60`` is ``[60]``).
-    """
-
-    default_error_messages = {
-        "not_a_list": 'Expected a list, a JSON array string or a comma-separated string, got "{input_type}".',
-        "not_a_list_or_json": 'Expected a list or a JSON array string such as "[1440, 60]", got "{input}".',
-        "invalid_json": "Not a valid JSON array.",
-    }
-
-    def __init__(self, *, comma_separated: bool = True, **kwargs):
-        self.comma_separated = comma_separated
-        super().__init__(**kwargs)
-        if not comma_separated:
-            self.error_messages["not_a_list"] = 'Expected a list or a JSON array string, got "{input_type}".'
-
-    def get_value(self, dictionary):
-        # Form input: one value is the string form; several are the list itself.
-        if html.is_html_input(dictionary) and self.field_name in dictionary:
-            values = dictionary.getlist(self.field_name)
-            if len(values) == 1:
-                value = values[0]
-                if self.comma_separated or value.strip().startswith("[") or not value.strip():
-                    return value
-                return [value]
-        return super().get_value(dictionary)
-
-    def to_internal_value(self, data):
-        if isinstance(data, str):
-            text = data.strip()
-            if text.startswith("["):
-                try:
-                    data = json.loads(text)
-                except ValueError:
-                    self.fail("invalid_json")
-            elif not text:
-                data = []
-            elif self.comma_separated:
-                data = [part.strip() for part in text.split(",") if part.strip()]
-            else:
-                self.fail("not_a_list_or_json", input=text[:50])
-        return super().to_internal_value(data)
-
-
-class StringOrListFieldSchema(OpenApiSerializerFieldExtension):
-    """Documents the string forms on requests; responses are always arrays."""
-
-    target_class = StringOrListField
-    match_subclasses = True
-
-    def map_serializer_field(self, auto_schema, direction):
-        items = auto_schema._map_serializer_field(self.target.child, direction)
-        array = build_array_type(items)
-        if direction == "response":
-            return array
-        text = build_basic_type(OpenApiTypes.STR)
-        text["description"] = "JSON array string" + (
-            " or comma-separated values" if self.target.comma_separated else ""
-        )
-        return {"oneOf": [array, text]}
-
 
 # --- instructors --------------------------------------------------------------
 
@@ -219,10 +52,25 @@ class InstructorSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Instructor
-        fields = ["id", "name", "email", "phone", "slug", "timezone"]
+        fields = ["id", "name", "email", "phone", "slug", "timezone", "bio"]
 
     def validate_phone(self, value: str | None) -> str:
         return value or ""
+
+
+class InstructorPublicSerializer(serializers.ModelSerializer):
+    """What a ``public`` key (and so anyone on the internet) may see of an instructor."""
+
+    timezone = serializers.CharField(read_only=True, help_text="The instructor's timezone in this brand.")
+
+    class Meta:
+        model = Instructor
+        fields = ["id", "name", "slug", "timezone", "bio"]
+        read_only_fields = fields
+
+
+class InstructorQuerySerializer(serializers.Serializer):
+    instructor_id = serializers.IntegerField(min_value=1)
 
 
 # --- event types ----------------------------------------------------------------
@@ -290,6 +138,29 @@ class EventTypeSerializer(serializers.ModelSerializer):
             "duration_minutes": {"min_value": MIN_SESSION_MINUTES, "max_value": MAX_SESSION_MINUTES},
             "slot_interval_minutes": {"min_value": MIN_SESSION_MINUTES, "max_value": MAX_SESSION_MINUTES},
         }
+
+
+class PublicEventTypeSerializer(serializers.ModelSerializer):
+    """What a ``public`` key may see of a session type: what a student needs to choose and book it.
+
+    Host notification addresses and reminder settings are the brand's business.
+    """
+
+    class Meta:
+        model = EventType
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "duration_minutes",
+            "slot_interval_minutes",
+            "description",
+            "price_amount",
+            "currency",
+            "requires_confirmation",
+            "is_active",
+        ]
+        read_only_fields = fields
 
 
 # --- availability settings ------------------------------------------------------------

@@ -49,6 +49,7 @@ def test_list_shows_the_brands_instructors_with_their_timezone_in_this_brand(pat
             "phone": instructor.phone,
             "slug": instructor.slug,
             "timezone": "Europe/Berlin",
+            "bio": "",
         }
     ]
 

@@ -9,6 +9,7 @@ keys are never stored in clear. The authenticated ``request.auth`` is the
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from scheduling.models import ApiKey
@@ -43,3 +44,22 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) when no credentials were sent.
         return self.keyword
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents :class:`ApiKeyAuthentication` in the OpenAPI schema."""
+
+    target_class = ApiKeyAuthentication
+    name = "BrandApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "A brand API key: `Authorization: Bearer <key>`. `secret` keys may do everything for their "
+                "brand. `public` keys are meant to be embedded in a web site: they read instructors' public "
+                "fields, event types and availability, create bookings, and read, cancel or reschedule one "
+                "booking only together with its token (`X-Booking-Token`)."
+            ),
+        }

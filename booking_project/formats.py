@@ -1,4 +1,4 @@
-"""How times go on the wire: UTC with a ``Z`` (API.md), in events, webhooks and API responses alike."""
+"""How times go on the wire: UTC with a ``Z``, in events, webhooks and API responses alike."""
 
 import datetime as dt
 
