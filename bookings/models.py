@@ -12,6 +12,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from scheduling.fields import PhoneNumberField
 from scheduling.models import Brand, EventType, Instructor
 from scheduling.validators import validate_currency, validate_timezone_name
 
@@ -54,7 +55,7 @@ class Booking(models.Model):
     payment_status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID)
     attendee_name = models.CharField(max_length=200)
     attendee_email = models.EmailField()
-    attendee_phone = models.CharField(max_length=32, blank=True)
+    attendee_phone = PhoneNumberField()
     student_timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
     instructor_timezone = models.CharField(max_length=64, validators=[validate_timezone_name])
     notes = models.TextField(blank=True)

@@ -10,10 +10,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
+from .fields import PhoneNumberField
 from .validators import (
     MAX_SESSION_MINUTES,
     MIN_SESSION_MINUTES,
     ranges_overlap_error,
+    validate_brand_slug,
     validate_currency,
     validate_embed_origins,
     validate_notification_emails,
@@ -27,7 +29,12 @@ class Brand(models.Model):
     """A tenant. Its sender identity overrides the global provider settings."""
 
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        validators=[validate_brand_slug],
+        help_text="The brand's booking page is /<slug>/.",
+    )
     from_name = models.CharField(max_length=200, blank=True)
     from_email = models.EmailField(blank=True)
     sms_from = models.CharField(max_length=32, blank=True, help_text="Twilio sender for SMS.")
@@ -56,7 +63,7 @@ class Brand(models.Model):
 class Instructor(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField()
-    phone = models.CharField(max_length=32, blank=True)
+    phone = PhoneNumberField()
     slug = models.SlugField(max_length=100, unique=True)
     bio = models.TextField(blank=True, max_length=2000, help_text="Public: shown to students on the booking pages.")
     brands = models.ManyToManyField(Brand, through="InstructorBrand", related_name="instructors")
@@ -268,6 +275,9 @@ class ApiKey(AbstractAPIKey):
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="api_keys")
     scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.SECRET)
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Updated at most once a minute."
+    )
 
     objects = ApiKeyManager()
 

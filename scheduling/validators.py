@@ -62,6 +62,17 @@ def normalise_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Top-level paths of the site: a brand page at /<slug>/ must never shadow them.
+RESERVED_BRAND_SLUGS = frozenset(
+    {"admin", "api", "booking", "bookings", "static", "media", "feeds", "calendar", "health", "embed", "www"}
+)
+
+
+def validate_brand_slug(value: str) -> None:
+    if value in RESERVED_BRAND_SLUGS:
+        raise ValidationError(f"'{value}' is reserved for the site itself; choose another slug.")
+
+
 def validate_embed_origins(value) -> None:
     """A list of web origins (``https://www.example.com``, optionally with a port), nothing else.
 
