@@ -194,7 +194,8 @@ def availability_replace(
 
     Atomic replace semantics: everything is validated before anything is
     written, and the transaction rolls back on any error, so a bad range
-    anywhere leaves the old schedule intact.
+    anywhere leaves the old schedule intact. Every problem is reported at once
+    (weekly and overrides), so a client fixes its request in one round.
 
     The assignment row is locked and re-read (into ``assignment`` itself)
     before the settings are applied, so two replaces at once run one after the
@@ -209,38 +210,53 @@ def availability_replace(
         setattr(assignment, name, settings[name])
     assignment.full_clean(exclude=["instructor", "brand"], validate_unique=False)
 
+    errors: dict[str, list[str]] = {}
+
+    def refuse(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
     weekly_rows = []
     by_weekday: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for index, item in enumerate(weekly):
-        row = WeeklyAvailability(
-            assignment=assignment,
-            weekday=item["weekday"],
-            start_time=_parse_time(item["start"], f"weekly[{index}].start"),
-            end_time=_parse_time(item["end"], f"weekly[{index}].end"),
-        )
-        if isinstance(row.weekday, bool) or not isinstance(row.weekday, int) or not 0 <= row.weekday <= 6:
-            raise ValidationError({f"weekly[{index}].weekday": "Weekday is 0 (Monday) to 6 (Sunday)."})
-        by_weekday.setdefault(row.weekday, []).append((row.start_time, row.end_time))
-        weekly_rows.append(row)
-    for weekday, ranges in by_weekday.items():
+        try:
+            start = _parse_time(item["start"], f"weekly[{index}].start")
+            end = _parse_time(item["end"], f"weekly[{index}].end")
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                for message in messages:
+                    refuse(field, message)
+            continue
+        weekday = item["weekday"]
+        if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            refuse(f"weekly[{index}].weekday", "Weekday is 0 (Monday) to 6 (Sunday).")
+            continue
+        by_weekday.setdefault(weekday, []).append((start, end))
+        weekly_rows.append(WeeklyAvailability(assignment=assignment, weekday=weekday, start_time=start, end_time=end))
+    for weekday, ranges in sorted(by_weekday.items()):
         message = ranges_overlap_error(ranges)
         if message:
-            raise ValidationError({"weekly": f"Weekday {weekday}: {message}"})
+            refuse("weekly", f"Weekday {weekday}: {message}")
 
     override_rows = []
     seen_dates: set[dt.date] = set()
     for index, item in enumerate(overrides):
         date = item["date"]
         if date in seen_dates:
-            raise ValidationError({"overrides": f"{date} appears more than once."})
+            refuse("overrides", f"{date} appears more than once.")
+            continue
         seen_dates.add(date)
-        ranges = override_ranges_clean(item.get("ranges"), field=f"overrides[{index}].ranges")
-        row = DateOverride(assignment=assignment, date=date, unavailable=bool(item.get("unavailable")), ranges=ranges)
         try:
+            ranges = override_ranges_clean(item.get("ranges"), field=f"overrides[{index}].ranges")
+            row = DateOverride(
+                assignment=assignment, date=date, unavailable=bool(item.get("unavailable")), ranges=ranges
+            )
             row.clean()
         except ValidationError as error:
-            raise ValidationError({"overrides": f"{date}: {' '.join(error.messages)}"}) from None
+            refuse("overrides", f"{date}: {' '.join(error.messages)}")
+            continue
         override_rows.append(row)
+    if errors:
+        raise ValidationError(errors)
 
     if assignment.pk:
         assignment.save(update_fields=[*changed_settings, "updated_at"])

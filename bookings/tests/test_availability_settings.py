@@ -260,6 +260,32 @@ def test_a_bad_range_after_good_ones_still_writes_nothing(api, coach, body):
     assert snapshot(coach) == before
 
 
+def test_every_error_is_reported_at_once_weekly_and_overrides(api, coach, body):
+    before = snapshot(coach)
+    body["weekly"] = [
+        {"weekday": 0, "start": "09:00", "end": "12:00"},
+        {"weekday": 0, "start": "11:00", "end": "13:00"},  # overlaps on Monday
+        {"weekday": 2, "start": "09:00", "end": "12:00"},
+        {"weekday": 2, "start": "10:00", "end": "11:00"},  # overlaps on Wednesday
+    ]
+    body["overrides"] = [
+        {"date": "2026-12-24", "unavailable": True},
+        {"date": "2026-12-24", "unavailable": True},  # twice
+        {"date": "2026-12-27", "ranges": [{"start": "10:00", "end": "14:00"}, {"start": "13:00", "end": "15:00"}]},
+    ]
+
+    response = api.put(PATH, body, format="json")
+
+    assert response.status_code == 400, response.content
+    errors = response.json()
+    assert set(errors) == {"weekly", "overrides"}
+    assert [message.split(":")[0] for message in errors["weekly"]] == ["Weekday 0", "Weekday 2"]
+    assert len(errors["overrides"]) == 2
+    assert "2026-12-24 appears more than once." in errors["overrides"]
+    assert any(message.startswith("2026-12-27:") for message in errors["overrides"])
+    assert snapshot(coach) == before
+
+
 def test_malformed_json_is_a_400_and_writes_nothing(api, coach):
     before = snapshot(coach)
 
