@@ -74,7 +74,8 @@ def slot_refusal_message(reason: str, assignment: Any = None) -> str:
         return "This time has already passed. Please choose a time in the future."
     if reason == MINIMUM_NOTICE and assignment is not None:
         notice = _duration(assignment.minimum_notice_minutes)
-        return f"Bookings need at least {notice} notice. Please choose a later time."
+        possessive = "'" if notice.endswith("s") else "'s"
+        return f"Bookings need at least {notice}{possessive} notice. Please choose a later time."
     if reason == BEYOND_WINDOW and assignment is not None:
         window = _duration(assignment.advance_booking_days * 1440)
         return f"Bookings open at most {window} ahead. Please choose an earlier time."

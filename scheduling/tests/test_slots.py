@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduling.slots import Slot, compute_slots, slot_is_offered, student_date_window
+from scheduling.slots import REFUSAL_ORDER, Slot, compute_slots, slot_is_offered, slot_refusal, student_date_window
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
@@ -479,6 +479,74 @@ def test_slot_is_offered_dst_second_occurrence_is_rejected():
     kwargs = {"timezone": BERLIN, "weekly": weekly_all((time(1), time(4)))}
     assert offered(utc(2026, 10, 25, 0), **kwargs)  # 02:00 CEST
     assert not offered(utc(2026, 10, 25, 1), **kwargs)  # 02:00 CET
+
+
+# --------------------------------------------------------------------------- #
+# slot_refusal: why a time is not offered
+# --------------------------------------------------------------------------- #
+
+
+def refusal(start: datetime, **overrides: object) -> str | None:
+    return slot_refusal(start=start, **base_kwargs(**overrides))  # type: ignore[arg-type]
+
+
+BOOKED = [(utc(2026, 6, 1, 12), utc(2026, 6, 1, 13))]
+LONG_MONDAY = {0: [(time(9), time(15))]}
+
+
+@pytest.mark.parametrize(
+    ("start", "overrides", "reason"),
+    [
+        (utc(2026, 6, 1, 10), {}, None),
+        (utc(2026, 6, 1, 9), {"now": utc(2026, 6, 1, 9, 1)}, "in_past"),
+        (utc(2026, 6, 1, 9), {"now": utc(2026, 6, 1, 8, 30), "minimum_notice_minutes": 31}, "minimum_notice"),
+        (utc(2026, 6, 1, 11), {"now": utc(2026, 5, 25, 10), "advance_booking_days": 7}, "beyond_window"),
+        (utc(2026, 6, 2, 10), {}, "outside_availability"),  # Tuesday has no ranges
+        (utc(2026, 6, 1, 11, 30), {}, "outside_availability"),  # runs past the 12:00 range end
+        (utc(2026, 6, 1, 10), {"overrides": {MONDAY: []}}, "outside_availability"),
+        (utc(2026, 6, 1, 10, 30), {}, "off_grid"),
+        (utc(2026, 6, 1, 12), {"busy": BOOKED, "weekly": LONG_MONDAY}, "taken"),
+        (utc(2026, 6, 1, 11), {"busy": BOOKED, "weekly": LONG_MONDAY, "buffer_minutes": 1}, "buffer"),
+        (utc(2026, 6, 1, 13), {"busy": BOOKED, "weekly": LONG_MONDAY, "buffer_minutes": 1}, "buffer"),
+        (utc(2026, 6, 1, 13), {"busy": BOOKED, "weekly": LONG_MONDAY, "buffer_minutes": 0}, None),
+    ],
+)
+def test_slot_refusal_names_each_reason(start, overrides, reason):
+    assert refusal(start, **overrides) == reason
+
+
+@pytest.mark.parametrize(
+    ("start", "overrides", "reason"),
+    [
+        # in the past, outside the hours and taken: the past comes first
+        (utc(2026, 6, 1, 12), {"busy": BOOKED, "now": utc(2026, 6, 2, 0)}, "in_past"),
+        # inside the notice and off the grid: the notice comes first
+        (utc(2026, 6, 1, 10, 30), {"now": utc(2026, 6, 1, 9), "minimum_notice_minutes": 120}, "minimum_notice"),
+        # beyond the window and outside the hours: the window comes first
+        (utc(2026, 6, 2, 10), {"now": utc(2026, 5, 25, 10), "advance_booking_days": 1}, "beyond_window"),
+        # off the grid and inside a buffer: the schedule comes before other bookings
+        (utc(2026, 6, 1, 11, 30), {"busy": BOOKED, "weekly": LONG_MONDAY, "buffer_minutes": 60}, "off_grid"),
+        # outside the hours and taken
+        (utc(2026, 6, 1, 12), {"busy": BOOKED}, "outside_availability"),
+    ],
+)
+def test_slot_refusal_answers_the_first_failing_rule_in_the_documented_order(start, overrides, reason):
+    assert refusal(start, **overrides) == reason
+    assert REFUSAL_ORDER == (
+        "in_past",
+        "minimum_notice",
+        "beyond_window",
+        "outside_availability",
+        "off_grid",
+        "taken",
+        "buffer",
+    )
+
+
+def test_slot_refusal_of_the_second_occurrence_of_an_ambiguous_hour_is_off_grid():
+    kwargs = {"timezone": BERLIN, "weekly": weekly_all((time(1), time(4)))}
+    assert refusal(utc(2026, 10, 25, 0), **kwargs) is None  # 02:00 CEST
+    assert refusal(utc(2026, 10, 25, 1), **kwargs) == "off_grid"  # 02:00 CET, inside the range, not a candidate
 
 
 # --------------------------------------------------------------------------- #

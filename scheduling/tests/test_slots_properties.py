@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from scheduling.slots import Slot, compute_slots, slot_is_offered, student_date_window
+from scheduling.slots import REFUSAL_ORDER, Slot, compute_slots, slot_is_offered, slot_refusal, student_date_window
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/Santiago", "UTC", "Asia/Kolkata"]
 # Local dates of (or just before) the 2026 DST changes of the zones above.
@@ -34,6 +34,7 @@ DST_DATES = [
     date(2026, 9, 6),  # Santiago spring (midnight does not exist)
 ]
 MINUTE = timedelta(minutes=1)
+INSTANT = timedelta(microseconds=1)
 PROPERTY_SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
@@ -267,6 +268,68 @@ def test_slot_is_offered_agrees_with_compute_slots(case: dict[str, Any], data: s
         assert slot_is_offered(start=probe, end=probe + session, **without_window(case)) == expected, probe
     for slot in slots[:3]:
         assert not slot_is_offered(start=slot.start, end=slot.end + MINUTE, **without_window(case))
+
+
+def inside_a_range_by_the_wall_clock(case: dict[str, Any], start: datetime, end: datetime) -> bool:
+    """[start, end) read on the instructor's clock lies in one range of its local date (grid ignored)."""
+    tz = ZoneInfo(case["timezone"])
+    wall_start = start.astimezone(tz).replace(tzinfo=None)
+    wall_end = end.astimezone(tz).replace(tzinfo=None)
+    day = wall_start.date()
+    return wall_end.date() == day and any(
+        datetime.combine(day, rs) <= wall_start and wall_end <= datetime.combine(day, re)
+        for rs, re in ranges_on(case, day)
+    )
+
+
+@PROPERTY_SETTINGS
+@given(case=scenarios(max_days=4, max_busy=8), data=st.data())
+def test_slot_refusal_names_the_first_rule_that_fails(case: dict[str, Any], data: st.DataObject) -> None:
+    """The reason is None exactly for offered slots, and each reason is true of the probe."""
+    slots = compute_slots(**case)
+    session = timedelta(minutes=case["session_minutes"])
+    now = case["now"].astimezone(UTC)
+    rules = without_window(case)
+    probes = {slot.start for slot in slots[:10]} | {slot.start + 5 * MINUTE for slot in slots[:5]}
+    for busy_start, _ in case["busy"][:5]:
+        probes.add(busy_start.astimezone(UTC))
+    span = case["window_end"] - case["window_start"]
+    if span > timedelta(0):
+        for _ in range(8):
+            probes.add(case["window_start"].astimezone(UTC) + data.draw(st.integers(0, int(span / MINUTE))) * MINUTE)
+    for probe in probes:
+        reason = slot_refusal(start=probe, **rules)
+        end = probe + session
+        assert reason in (None, *REFUSAL_ORDER)
+        assert (reason is None) == (
+            compute_slots(**{**case, "window_start": probe, "window_end": probe + INSTANT}) == [Slot(probe, end)]
+        ), (probe, reason)
+        in_time = (
+            now + timedelta(minutes=case["minimum_notice_minutes"])
+            <= probe
+            <= now + timedelta(days=case["advance_booking_days"])
+        )
+        if reason == "in_past":
+            assert probe < now
+        elif reason == "minimum_notice":
+            assert now <= probe < now + timedelta(minutes=case["minimum_notice_minutes"])
+        elif reason == "beyond_window":
+            assert probe > now + timedelta(days=case["advance_booking_days"]) and probe >= now
+        else:
+            assert in_time, (probe, reason)
+        if reason in ("outside_availability", "off_grid"):
+            # About the schedule only: the same answer with no bookings at all.
+            assert slot_refusal(start=probe, **{**rules, "busy": []}) == reason
+        if reason == "off_grid":
+            assert inside_a_range_by_the_wall_clock(case, probe, end)
+        if reason in ("taken", "buffer"):
+            assert slot_refusal(start=probe, **{**rules, "busy": []}) is None
+            touches_a_booking = any(
+                overlaps(probe, end, b0.astimezone(UTC), b1.astimezone(UTC)) for b0, b1 in case["busy"]
+            )
+            assert touches_a_booking == (reason == "taken")
+            if reason == "buffer":
+                assert slot_refusal(start=probe, **{**rules, "buffer_minutes": 0}) is None
 
 
 @PROPERTY_SETTINGS
