@@ -3,7 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run PORT=8001` serves elsewhere; links in messages and the printed URLs follow.
 PORT ?= 8000
+export SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test lint format bench migrate demo clean
 

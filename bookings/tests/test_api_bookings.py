@@ -471,3 +471,33 @@ def test_delete_cancels_and_keeps_the_record(api, booking_body):
 def test_unknown_booking_is_404(api):
     assert api.get("/api/bookings/999999").status_code == 404
     assert api.patch("/api/bookings/999999", {"status": "confirmed"}, format="json").status_code == 404
+
+
+def test_every_slot_shown_for_a_type_with_an_interval_can_be_booked(api, booking_body, brand, instructor):
+    stepped = EventTypeFactory(brand=brand, duration_minutes=60, slot_interval_minutes=30)
+    query = (
+        f"/api/bookings/availability?instructorId={instructor.id}&eventTypeId={stepped.id}&startDate=2026-12-02&days=1"
+    )
+    slots = api.get(query).json()["slots"]
+    assert "2026-12-02T09:30:00Z" in [slot["start_at"] for slot in slots]
+    response = api.post(
+        "/api/bookings", booking_body(event_type_id=stepped.id, start_at="2026-12-02T09:30:00Z"), format="json"
+    )
+    assert response.status_code == 201, response.content
+    conflicting = api.get(query + "&intervalMinutes=15")
+    assert conflicting.status_code == 400
+    assert "intervalMinutes" in conflicting.json() or "interval_minutes" in conflicting.json()
+
+
+def test_idempotency_key_longer_than_stored_is_400(api, booking_body):
+    response = api.post("/api/bookings", booking_body(), format="json", HTTP_IDEMPOTENCY_KEY="k" * 300)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()
+    assert Booking.objects.count() == 0
+
+
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_calendar_feed_refuses_naive_times(api, name):
+    response = api.get(f"/api/bookings?{name}=2026-12-01T00:00:00")
+    assert response.status_code == 400
+    assert name in response.json()

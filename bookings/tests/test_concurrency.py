@@ -12,6 +12,7 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 from rest_framework.test import APIClient
 
+from bookings import services
 from bookings.models import Booking
 from bookings.tests.conftest import NOW, SLOT, iso
 from bookings.tests.factories import BookingFactory
@@ -137,3 +138,50 @@ def test_exclusion_constraint_refuses_overlap_written_directly():
         status="cancelled",
     )
     assert Booking.objects.count() == 3
+
+
+def test_notes_plus_reschedule_races_a_reschedule_without_deadlock():
+    """Both requests take the instructor lock first, so neither dies with a deadlock.
+
+    Both moves go to free times, so each must succeed; taking the booking's
+    lock before the instructor's in one of them would deadlock regularly (and
+    be reported as a 409).
+    """
+    brand = BrandFactory(slug="locks")
+    assignment = AssignmentFactory(brand=brand, timezone="UTC", buffer_minutes=0)
+    available_every_day(assignment)
+    event_type = EventTypeFactory(brand=brand, duration_minutes=60)
+    with time_machine.travel(NOW, tick=True):
+        booking = services.booking_create(
+            brand=brand,
+            instructor=assignment.instructor,
+            event_type=event_type,
+            start_at=SLOT,
+            attendee_name="Ada",
+            attendee_email="ada@example.com",
+        ).booking
+        errors = []
+        barrier = threading.Barrier(2)
+
+        def run(change):
+            try:
+                barrier.wait()
+                services.booking_update(booking=Booking.objects.get(pk=booking.pk), changes=change, actor="api")
+            except Exception as error:  # noqa: BLE001 - both moves are to free times: any failure is a bug
+                errors.append(error)
+            finally:
+                connection.close()
+
+        for _ in range(5):
+            threads = [
+                threading.Thread(
+                    target=run,
+                    args=({"instructor_notes": "x", "start_at": SLOT + dt.timedelta(hours=2)},),
+                ),
+                threading.Thread(target=run, args=({"start_at": SLOT + dt.timedelta(hours=4)},)),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+    assert errors == []

@@ -58,3 +58,14 @@ def test_demo_admin_login_shows_the_demo_data(var_dir, client):
     page = client.get("/admin/bookings/booking/")
     assert page.status_code == 200
     assert "Ada Lovelace" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_demo_prints_the_urls_of_the_site_it_serves(var_dir, settings):
+    settings.SITE_URL = "http://127.0.0.1:8123"
+
+    printed = run_demo()
+
+    assert "http://127.0.0.1:8123/demo/" in printed
+    assert "http://127.0.0.1:8123/admin/" in printed
+    assert ":8000" not in printed

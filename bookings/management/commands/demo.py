@@ -88,7 +88,8 @@ class Command(BaseCommand):
             "\n".join(
                 [
                     "",
-                    "Demo data is ready.",
+                    f"Demo data is ready (site {site}; set SITE_URL, or PORT with make run, to change it).",
+                    f"  Book a session: {site}/{BRAND_SLUG}/",
                     f"  Admin:        {site}/admin/   user '{ADMIN_USERNAME}', password '{ADMIN_PASSWORD}'",
                     f"  API docs:     {site}/api/docs/",
                     f"  Instructors:  curl -H 'Authorization: Bearer {key}' {site}/api/bookings/instructors",
