@@ -1,7 +1,7 @@
 """Brand-scoped staff in the Django admin.
 
-SPEC.md: "a staff user who belongs to some brands sees and changes only their
-data". ``Brand.staff`` says who belongs where; every admin (and inline) of a
+The rule (docs/product.md): "a staff user who belongs to some brands sees and
+changes only their data". ``Brand.staff`` says who belongs where; every admin (and inline) of a
 brand-owned model mixes in :class:`BrandScopedAdmin` and names, in
 ``brand_path``, the lookup from its model to the owning brand. For users who
 are not superusers that one path limits:
@@ -24,6 +24,8 @@ from django.contrib import admin
 from django.contrib.admin.exceptions import NotRegistered
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+
+from scheduling.models import Brand
 
 
 def is_unrestricted(request: HttpRequest) -> bool:
@@ -59,8 +61,6 @@ def filter_by_brand(queryset: QuerySet, brand_path: str, **brand_lookup) -> Quer
 
 def brands_of(request: HttpRequest) -> QuerySet:
     """The brands the request's user may see: all for superusers, else those they staff."""
-    from scheduling.models import Brand
-
     brands = Brand.objects.all()
     if is_unrestricted(request):
         return brands

@@ -35,7 +35,13 @@ from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 from typing import Protocol
 
+import requests
+import resend
 from django.conf import settings
+from resend.exceptions import ResendError
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +115,6 @@ _resend_clients: dict[float, object] = {}
 
 
 def _resend_http_client(timeout: float):
-    import resend
-
     with _resend_lock:
         client = _resend_clients.get(timeout)
         if client is None:
@@ -134,9 +138,6 @@ class ResendEmailBackend:
         self.timeout = timeout
 
     def send(self, message: OutgoingMessage) -> str:
-        import resend
-        from resend.exceptions import ResendError
-
         resend.api_key = self.api_key
         resend.api_url = self.api_url
         resend.default_http_client = _resend_http_client(self.timeout)
@@ -191,9 +192,6 @@ _twilio_clients: dict[tuple, object] = {}
 
 def _twilio_client(account_sid: str, auth_token: str, api_url: str, timeout: float):
     """One SDK client per credentials and base URL (it pools HTTP connections)."""
-    from twilio.http.http_client import TwilioHttpClient
-    from twilio.rest import Client
-
     key = (account_sid, auth_token, api_url, timeout)
     with _twilio_lock:
         client = _twilio_clients.get(key)
@@ -225,9 +223,6 @@ class TwilioSmsBackend:
         self.timeout = timeout
 
     def send(self, message: OutgoingMessage) -> str:
-        import requests
-        from twilio.base.exceptions import TwilioException, TwilioRestException
-
         to, sender = message.to, message.sender
         if message.channel == WHATSAPP:
             to, sender = whatsapp_address(to), whatsapp_address(sender)

@@ -40,7 +40,9 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 
+from .backends import channel_unavailable_reason
 from .models import BookingReminder, Channel, Notification
+from .services import notification_queue
 
 logger = logging.getLogger(__name__)
 
@@ -209,8 +211,6 @@ def reminder_schedule_warnings(booking: Booking, reminders: Iterable[BookingRemi
     configured is only a warning, since the settings may be fixed before the
     reminder is due (the send step skips it with the reason otherwise).
     """
-    from .backends import channel_unavailable_reason
-
     warnings = []
     reminders = list(reminders)
     for channel in reminder_channels(booking.event_type):
@@ -246,8 +246,6 @@ def _finish(reminder_id: int, **fields: Any) -> bool:
 
 def _process_one(reminder_id: int, booking_id: int, now: dt.datetime) -> str | None:
     """Claim and handle one due reminder; return its outcome, or None if another pass owns it."""
-    from .services import notification_queue
-
     with transaction.atomic():
         # Booking first, then reminder: the lock order of the booking services.
         booking = (

@@ -98,7 +98,7 @@ class SendOutcome:
 
 def _enqueue(notification_id: int, *, countdown: float | None = None) -> bool:
     """Hand the id to Celery; a broker outage is logged, not raised (the sweep catches up)."""
-    from .tasks import send_notification
+    from .tasks import send_notification  # late: the tasks module imports this one
 
     try:
         send_notification.apply_async(

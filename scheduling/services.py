@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
@@ -334,8 +335,6 @@ def event_type_delete(*, event_type: EventType) -> bool:
 @transaction.atomic
 def staff_user_create(*, username: str, password: str, brands: Iterable[Brand]):
     """A staff user (not superuser) limited to ``brands`` in the admin; idempotent."""
-    from django.contrib.auth.models import User
-
     user, _ = User.objects.get_or_create(username=username)
     user.is_staff = True
     user.set_password(password)
@@ -349,8 +348,6 @@ def staff_user_create(*, username: str, password: str, brands: Iterable[Brand]):
 
 def brand_staff_group():
     """The group giving brand staff model permissions; row-level scoping is done by the admin."""
-    from django.contrib.auth.models import Group, Permission
-
     group, _ = Group.objects.get_or_create(name="Brand staff")
     apps = ["scheduling", "bookings", "notifications", "webhooks"]
     group.permissions.set(Permission.objects.filter(content_type__app_label__in=apps))

@@ -57,7 +57,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "booking_project.urls"
 WSGI_APPLICATION = "booking_project.wsgi.application"
 ASGI_APPLICATION = "booking_project.asgi.application"
-# Every API path answers with and without a trailing slash (API.md), so the
+# Every API path answers with and without a trailing slash (docs/api.md), so the
 # slash is never added by a redirect.
 APPEND_SLASH = False
 

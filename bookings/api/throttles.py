@@ -1,4 +1,4 @@
-"""Rates (API.md): public keys' booking creation is limited per key
+"""Rates (docs/api.md): public keys' booking creation is limited per key
 (``THROTTLE_PUBLIC_WRITE_RATE``, default 60/min); secret keys are not
 throttled. Counters live in Django's cache (per process with the default
 local-memory cache; point ``CACHES`` at Redis to share them)."""

@@ -1,4 +1,4 @@
-"""GET /api/bookings/availability: free slots over HTTP (API.md: Availability)."""
+"""GET /api/bookings/availability: free slots over HTTP."""
 
 import datetime as dt
 import zoneinfo

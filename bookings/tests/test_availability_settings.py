@@ -31,7 +31,7 @@ def coach(brand):
 
 @pytest.fixture
 def body(coach):
-    """API.md's example body."""
+    """The example body of the API documentation (docs/api-decisions.md)."""
     return {
         "instructor_id": coach.instructor_id,
         "timezone": "Europe/Berlin",

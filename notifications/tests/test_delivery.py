@@ -1,6 +1,6 @@
 """End to end at the provider level: booking services -> rows -> send task -> real SDKs -> stand-ins.
 
-Every row of the SPEC notification table, and the faults of issue 5: a number
+Every row of the notification table (docs/product.md), and the faults: a number
 Twilio rejects, Resend failing then recovering, a timeout after Resend
 accepted, the broker down at commit, a rolled-back booking, two workers
 racing for one notification. The send tasks run eagerly (test settings)
@@ -610,7 +610,7 @@ def test_a_backend_settings_mistake_is_retried_and_logged_not_stuck(standins, se
     assert row.attempts == 1 and "carrier-pigeon" in row.last_error
 
 
-# --- retries send what the first attempt sent (review issues 1 and 2) ---------------------------
+# --- retries send what the first attempt sent ---------------------------------------------------------
 
 
 def test_a_retry_after_a_reschedule_sends_the_same_email_under_the_same_key(standins, settings, clock):

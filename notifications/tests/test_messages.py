@@ -207,7 +207,7 @@ def test_the_ics_cancel_and_reschedule_keep_the_uid():
     assert cancelled.walk("VEVENT")[0]["SEQUENCE"] == 1
 
 
-# --- rendering follows the event, not the live booking (review issue 1) ------------------------
+# --- rendering follows the event, not the live booking ---------------------------------------
 
 THIRD_SLOT = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)  # 10:00 in Berlin
 

@@ -1,4 +1,4 @@
-"""The reminder cron endpoints (API.md: Workers)."""
+"""The reminder cron endpoints (``POST /api/bookings/reminders`` and its twin)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reminder schedule and its processing (SPEC.md: Notifications, Reminders).
+"""The reminder schedule and its processing (docs/reminders.md).
 
 Bookings are made through ``bookings.services.booking_create`` with the clock
 frozen; passes run with the clock moved (time_machine) to the instants that

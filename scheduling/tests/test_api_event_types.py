@@ -237,7 +237,7 @@ def test_create_refuses_bad_input_naming_the_field(api, brand, body, field):
 
 @pytest.mark.parametrize("value", ["1440,60", "1440, 60", "60"])
 def test_reminder_minutes_refuse_a_comma_separated_or_bare_string(api, value):
-    """API.md: a list or a JSON-array string; ``"1440,60"`` is neither."""
+    """A list or a JSON-array string; ``"1440,60"`` is neither."""
     before = EventType.objects.count()
 
     response = api.post("/api/event-types", {"name": "X", "reminder_minutes_before": value}, format="json")

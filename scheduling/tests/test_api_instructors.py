@@ -128,7 +128,7 @@ def test_create_assigns_to_the_brand_and_normalises_the_phone(path, api, brand):
     assignment = InstructorBrand.objects.get(instructor_id=body["id"])
     assert assignment.brand == brand
     assert assignment.timezone == "Europe/Paris"
-    assert assignment.buffer_minutes == 15  # SPEC.md defaults
+    assert assignment.buffer_minutes == 15  # the documented defaults
 
 
 def test_create_defaults(api):
