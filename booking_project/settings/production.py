@@ -15,3 +15,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+
+# Hashed, compressed static files (run `manage.py collectstatic` at release), served by WhiteNoise
+# with far-future cache headers.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
