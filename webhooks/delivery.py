@@ -364,9 +364,9 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> BatchOutcome:
     return _send_claimed(ids)
 
 
-def deliveries_send_due(*, limit: int = BATCH_SIZE) -> BatchOutcome:
-    """Attempt up to ``limit`` due deliveries, oldest due first."""
-    return _send_claimed(_claim(WebhookDelivery.objects.all(), limit=limit))
+def deliveries_send_due(*, limit: int | None = None) -> BatchOutcome:
+    """Attempt up to ``limit`` (default :data:`BATCH_SIZE`) due deliveries, oldest due first."""
+    return _send_claimed(_claim(WebhookDelivery.objects.all(), limit=limit or BATCH_SIZE))
 
 
 def deliveries_drain(*, time_budget: float = DRAIN_TIME_BUDGET_SECONDS) -> BatchOutcome:

@@ -137,12 +137,12 @@ def _read_capped(response, max_bytes: int, *, deadline: float) -> tuple[bytes, b
 
 def describe_error(error: Exception, timeout: float) -> str:
     """A network error in a sentence for the delivery log."""
+    if isinstance(error, NewConnectionError):  # before timeouts: urllib3 derives it from ConnectTimeoutError
+        return f"Could not connect: {_innermost(error)}"
     if isinstance(error, (ConnectTimeoutError, ReadTimeoutError)) or "timed out" in str(error).lower():
         return f"Timed out after {timeout:g} s."
     if isinstance(error, SSLError):
         return f"TLS error: {_innermost(error)}"
-    if isinstance(error, NewConnectionError):
-        return f"Could not connect: {_innermost(error)}"
     if isinstance(error, ProtocolError):
         return f"Connection broken: {_innermost(error)}"
     return f"{type(error).__name__}: {_innermost(error)}"
