@@ -188,7 +188,8 @@ def _check_addresses(url: WebhookUrl, addresses: list[str]) -> None:
         address = ipaddress.ip_address(text.split("%", 1)[0])
         reason = blocked_reason(address)
         if reason:
-            shown = url.host if str(address) == url.host else f"{url.host} ({address})"
+            reached = (_translated_ipv4(address) if address.version == 6 else None) or address
+            shown = url.host if str(reached) == url.host else f"{url.host} ({reached})"
             raise UnsafeUrl(
                 f"{shown} is {reason}: webhooks are sent only to public addresses "
                 "(WEBHOOK_ALLOW_PRIVATE_TARGETS allows private ones for local development)."

@@ -15,6 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from booking_project.api.permissions import SecretScope
@@ -81,16 +82,16 @@ class WebhookViewSet(BrandScopedViewSet):
             return WebhookSubscription.objects.none()
         return WebhookSubscription.objects.filter(brand=self.brand).order_by("-created_at", "-id")
 
+    def filter_queryset(self, queryset):
+        # ``is_active`` filters the list only: a subscription is found by its id alone.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def get_serializer_class(self):
         if self.action == "list":
             return SubscriptionSerializer
         if self.action == "deliveries":
             return DeliverySerializer
         return SubscriptionDetailSerializer
-
-    @property
-    def filterset_class(self):
-        return DeliveryFilter if self.action == "deliveries" else None
 
     def _detail(self, subscription: WebhookSubscription, code: int = status.HTTP_200_OK) -> Response:
         return Response(SubscriptionDetailSerializer(subscription).data, status=code)
@@ -116,13 +117,14 @@ class WebhookViewSet(BrandScopedViewSet):
         parameters=DELIVERY_FILTERS,
         responses=DeliverySerializer(many=True),
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def deliveries(self, request, pk=None):
         subscription = self.get_object()
-        deliveries = self.filter_queryset(
-            subscription.deliveries.order_by("-created_at", "-id").prefetch_related(
-                Prefetch("attempts", queryset=WebhookAttempt.objects.order_by("number"))
-            )
+        filters = DeliveryFilter(request.query_params, queryset=subscription.deliveries.order_by("-created_at", "-id"))
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        deliveries = filters.qs.prefetch_related(
+            Prefetch("attempts", queryset=WebhookAttempt.objects.order_by("number"))
         )
         page = self.paginate_queryset(deliveries)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
