@@ -47,6 +47,21 @@ def _count(count: int, singular: str, plural: str) -> str:
     return f"{count} {singular if count == 1 else plural}"
 
 
+def _each(model_admin, request, rows, service) -> int:
+    """Call a service for each selected row; a refusal is shown for its row and the others go on."""
+    done = 0
+    for row in rows:
+        try:
+            service(row)
+        except Refusal as refusal:
+            model_admin.message_user(
+                request, f"{row._meta.verbose_name.capitalize()} {row.pk}: {refusal.message}", messages.WARNING
+            )
+            continue
+        done += 1
+    return done
+
+
 # --- subscriptions ----------------------------------------------------------------------
 
 
@@ -204,13 +219,9 @@ class WebhookSubscriptionAdmin(BrandScopedAdmin, admin.ModelAdmin):
 
     @admin.action(description="Send a test event (webhook.test) to the selected subscriptions", permissions=["change"])
     def send_test_event(self, request, queryset):
-        sent = 0
-        for subscription in queryset:
-            try:
-                services.subscription_ping(subscription=subscription)
-                sent += 1
-            except Refusal as refusal:
-                self.message_user(request, f"{subscription}: {refusal.message}", messages.WARNING)
+        sent = _each(
+            self, request, queryset, lambda subscription: services.subscription_ping(subscription=subscription)
+        )
         if sent:
             self.message_user(
                 request, f"Queued a test event for {_count(sent, 'subscription', 'subscriptions')}.", messages.SUCCESS
@@ -290,13 +301,12 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, BrandScopedAdmin, admin.ModelAdmi
 
     @admin.action(description="Redeliver the selected deliveries (same body and webhook-id)", permissions=["redeliver"])
     def redeliver(self, request, queryset):
-        queued = 0
-        for delivery in queryset.select_related("subscription"):
-            try:
-                services.delivery_redeliver(delivery=delivery)
-                queued += 1
-            except Refusal as refusal:
-                self.message_user(request, f"Delivery {delivery.pk}: {refusal.message}", messages.WARNING)
+        queued = _each(
+            self,
+            request,
+            queryset.select_related("subscription"),
+            lambda row: services.delivery_redeliver(delivery=row),
+        )
         if queued:
             self.message_user(
                 request, f"Queued {_count(queued, 'delivery', 'deliveries')} to send again.", messages.SUCCESS

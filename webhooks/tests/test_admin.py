@@ -180,7 +180,7 @@ def test_redeliver_action_queues_the_same_message_again(
 
     page = response.content.decode()
     assert "Queued 1 delivery to send again." in page
-    assert f"Delivery {world['failing'].pk}: This delivery is still pending" in page
+    assert f"Webhook delivery {world['failing'].pk}: This delivery is still pending" in page
     copy = WebhookDelivery.objects.get(redelivery_of=delivered)
     assert copy.message_id == delivered.message_id and copy.status == "delivered"
 
