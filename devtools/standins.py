@@ -145,6 +145,7 @@ _DROP = object()  # fault marker: close the connection without answering
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a delayed handler must not hold up stop()
+    request_queue_size = 128  # senders open many connections at once (socketserver's default backlog is 5)
     standin: _Standin
 
 
