@@ -145,9 +145,17 @@ def _post(request: _Request, *, transport: Transport, allow_private: bool, timeo
         target = ssrf.resolve_target(request.url, allow_private=allow_private)
     except ssrf.UnsafeUrl as error:
         return HttpResult(status=None, error=f"Not sent: {error}", duration_ms=int((time.monotonic() - started) * 1000))
-    return transport.post(
-        target, headers=request.headers, body=request.body, timeout=timeout, max_response_bytes=MAX_RESPONSE_BYTES
-    )
+    try:
+        return transport.post(
+            target, headers=request.headers, body=request.body, timeout=timeout, max_response_bytes=MAX_RESPONSE_BYTES
+        )
+    except Exception as unexpected:  # a bug or a library surprise: a failed attempt, retried like any other
+        logger.exception("Webhook post to %s failed unexpectedly", request.url)
+        return HttpResult(
+            status=None,
+            error=f"{type(unexpected).__name__}: {unexpected}",
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
 
 
 def _post_all(requests: list[_Request]) -> list[HttpResult]:

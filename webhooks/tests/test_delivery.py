@@ -29,6 +29,7 @@ from webhooks.delivery import (
 from webhooks.models import WebhookDelivery
 from webhooks.services import subscription_create, subscription_rotate_secret, subscription_update
 from webhooks.tasks import send_due_deliveries
+from webhooks.transport import Transport
 
 from .factories import LATER_SLOT, NOW, SLOT, book, subscribe, verified
 
@@ -468,3 +469,19 @@ def test_a_delivery_whose_worker_died_mid_attempt_is_released_and_sent_again(bra
 
     assert result["released"] == 1 and result["delivered"] == 1
     assert len(receiver.requests) == 1
+
+
+def test_an_unexpected_error_while_posting_is_a_failed_attempt_not_a_stuck_delivery(
+    brand, receiver, frozen, booked, monkeypatch
+):
+    subscribe(brand, receiver)
+
+    def explode(self, *args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Transport, "post", explode)
+
+    booked()
+
+    (row,) = WebhookDelivery.objects.all()
+    assert (row.status, row.attempt_count, row.last_error) == ("pending", 1, "RuntimeError: boom")
