@@ -16,6 +16,7 @@ api_patterns = [
     path("", include("scheduling.api.urls")),
     path("", include("bookings.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 urlpatterns = [

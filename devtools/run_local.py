@@ -7,6 +7,12 @@ provider stand-ins, in one terminal, with no services installed.
   real SDKs and is printed here as it arrives. ``--no-standins`` keeps the
   console backends instead; setting ``RESEND_API_KEY``/``TWILIO_*`` yourself
   uses whatever they point at.
+* A webhook receiver listens on 127.0.0.1:8027 (the demo subscribes
+  ``/demo`` to every event): each delivery is verified with the
+  subscription's secret (``var/demo-webhook-secret.txt``, written by
+  ``manage.py demo``) using the ``standardwebhooks`` library, and printed
+  here. Webhooks to private addresses are allowed for this run
+  (``WEBHOOK_ALLOW_PRIVATE_TARGETS=true``).
 * The worker and beat share the embedded filesystem broker (``var/broker``)
   unless ``CELERY_BROKER_URL`` is set.
 
@@ -25,14 +31,33 @@ import threading
 import time
 from pathlib import Path
 
-from devtools.standins import ResendStandin, TwilioStandin
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from devtools.standins import ResendStandin, TwilioStandin, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+WEBHOOK_PORT = 8027
+WEBHOOK_SECRET_FILE = ROOT / "var" / "demo-webhook-secret.txt"
 
 
 def _log(line: str) -> None:
     print(f"{datetime.datetime.now():%H:%M:%S} [stand-in] {line}", flush=True)
+
+
+def describe_delivery(request: dict, secret_file: Path = WEBHOOK_SECRET_FILE) -> str:
+    """One line for a received webhook: what it is, and whether its signature verifies with the demo secret."""
+    headers = dict(request["headers"])
+    message_id = request["headers"].get("webhook-id", "no webhook-id")
+    if not secret_file.exists():
+        return f"{message_id} not verified: no {secret_file.name} (run `python manage.py demo`)"
+    try:
+        body = Webhook(secret_file.read_text().strip()).verify(request["raw_body"], headers)
+    except WebhookVerificationError as error:
+        return f"{message_id} signature INVALID ({error})"
+    data = body.get("data") or {}
+    about = f" booking {data['booking_id']} ({data.get('status')})" if "booking_id" in data else ""
+    return f"{body.get('type')}{about} {message_id}: signature valid"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "booking_project.settings.local")
     env.setdefault("SITE_URL", f"http://127.0.0.1:{args.port}")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")  # the local receiver is on 127.0.0.1
     standins = []
+    receiver = None
+    if not args.no_standins:
+        receiver = WebhookReceiver("127.0.0.1", WEBHOOK_PORT, log=_log, describe=describe_delivery).start()
     uses_own_providers = any(env.get(name) for name in ("RESEND_API_KEY", "RESEND_SMTP_KEY", "TWILIO_ACCOUNT_SID"))
     if not args.no_standins and not uses_own_providers:
         resend_server = ResendStandin("127.0.0.1", 8025, log=_log).start()
@@ -91,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if standins:
             lines.append(f"  Emails/SMS go to local stand-ins ({standins[0].url}, {standins[1].url}) and print here.")
+        if receiver is not None:
+            lines.append(f"  Webhooks go to {receiver.url}/demo, are verified with the demo secret and print here.")
         lines += ["  Ctrl-C stops the server, the worker and beat.", "=" * 72, ""]
         print("\n".join(lines), flush=True)
 
@@ -114,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-        for server in standins:
+        for server in [*standins, *([receiver] if receiver else [])]:
             server.stop()
     return 0
 

@@ -145,6 +145,7 @@ _DROP = object()  # fault marker: close the connection without answering
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a delayed handler must not hold up stop()
+    request_queue_size = 128  # senders open many connections at once (socketserver's default backlog is 5)
     standin: _Standin
 
 
@@ -922,6 +923,9 @@ class TwilioStandin(_Standin):
 class WebhookReceiver(_Standin):
     """Records any request on any path and answers ``respond_with()``'s status (default 200).
 
+    ``describe(request) -> str``, when given, writes the logged line's text
+    (``make run`` verifies each delivery's signature there).
+
     ``requests`` (== ``records``): ``method``, ``path``, ``query``, ``headers``
     (case-insensitive lookups), ``body`` (text), ``raw_body`` (bytes -- exact, for
     signature checks), ``json`` / ``form`` when parseable, ``status`` answered,
@@ -933,9 +937,16 @@ class WebhookReceiver(_Standin):
     records_name = "requests"
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, status: int = 200, log: Callable[[str], None] | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        status: int = 200,
+        log: Callable[[str], None] | None = None,
+        describe: Callable[[dict], str] | None = None,
     ):
         self._initial_status = status
+        self.describe = describe
         super().__init__(host, port, log)
 
     def _init_state(self) -> None:
@@ -974,6 +985,12 @@ class WebhookReceiver(_Standin):
 
     def _summary(self, request: dict, response: _Response) -> str | None:
         note = f" ({response.note})" if response.note else ""
+        if self.describe is not None:
+            try:
+                described = self.describe(request)
+            except Exception as exc:  # a broken describer must not break the server
+                described = f"(describe failed: {exc!r})"
+            return f"[webhook] {request['method']} {request['path']} -> {response.status}{note}: {described}"
         content_type = request["headers"].get("Content-Type") or "-"
         return (
             f"[webhook] {request['method']} {request['path']} {len(request['raw_body'])}B "

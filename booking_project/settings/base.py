@@ -198,6 +198,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute="*"),
         "options": {"expire_seconds": 50},
     },
+    # Send webhook deliveries that are due (retries waiting in the database, lost tasks, dead workers).
+    "webhooks-send-due": {
+        "task": "webhooks.send_due_deliveries",
+        "schedule": crontab(minute="*"),
+        "options": {"expire_seconds": 50},
+    },
 }
 
 # --- Providers ----------------------------------------------------------------
@@ -216,3 +222,12 @@ NOTIFICATIONS_LOCAL_BACKEND = "console"
 # Force a backend per channel ("resend", "twilio", "console", "memory"), e.g. {"sms": "console"}.
 NOTIFICATIONS_BACKENDS: dict = {}
 BOOKING_REMINDER_CRON_SECRET = env.str("BOOKING_REMINDER_CRON_SECRET", default="")
+
+# --- Webhooks -------------------------------------------------------------------
+# Webhook URLs may point at loopback/private/link-local addresses only when true
+# (local development and tests); production keeps the SSRF guard on.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+# Seconds one delivery attempt may take (connect, answer and the first 64 KiB of its body).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Deliveries one worker process posts at the same time (threads; the database work stays on one).
+WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=16)

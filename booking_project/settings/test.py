@@ -30,3 +30,6 @@ if not env.bool("TEST_PROVIDERS_FROM_ENV", default=False):
     RESEND_API_KEY = ""
     TWILIO_ACCOUNT_SID = TWILIO_AUTH_TOKEN = TWILIO_FROM_NUMBER = TWILIO_WHATSAPP_FROM = ""
 NOTIFICATIONS_LOCAL_BACKEND = "memory"
+
+# Tests deliver webhooks to receivers on 127.0.0.1; the guard's own tests switch it back on.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True

@@ -10,25 +10,21 @@ tests' workers never take its tasks.
 
 Two stacks: PostgreSQL + Redis (production's; CI), and the embedded defaults
 (a SQLite file + the filesystem broker) when those are what the suite runs on.
+The worker plumbing is ``devtools.worker``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
-from booking_project.celery import app as celery_app
 from devtools import ResendStandin, TwilioStandin
+from devtools.worker import publishing_to, start_worker, stop_worker, wait_until
 from notifications.models import Notification
 from notifications.tasks import send_notification
 from notifications.tests.factories import (
@@ -45,19 +41,7 @@ from scheduling.tests.factories import BrandFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(settings.BASE_DIR)
-CELERY = ROOT / ".venv" / "bin" / "celery"
 DEADLINE_SECONDS = 45
-
-
-def database_url() -> str:
-    """The test database (not the configured one) as a URL for the worker."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}{port}/{db['NAME']}"
 
 
 def next_slot() -> dt.datetime:
@@ -66,14 +50,9 @@ def next_slot() -> dt.datetime:
     return dt.datetime.combine(day, dt.time(10, 0), tzinfo=dt.UTC)
 
 
-def start_worker(queue: str, resend: ResendStandin, twilio: TwilioStandin, log_path: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "booking_project.settings.test",
-        "CELERY_EAGER": "0",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "BOOKING_VAR_DIR": str(settings.VAR_DIR),
+def provider_env(resend: ResendStandin, twilio: TwilioStandin) -> dict[str, str]:
+    """The worker sends through the real SDKs to the stand-ins running in this process."""
+    return {
         "TEST_PROVIDERS_FROM_ENV": "1",
         "RESEND_API_KEY": RESEND_KEY,
         "RESEND_API_URL": resend.url,
@@ -81,62 +60,7 @@ def start_worker(queue: str, resend: ResendStandin, twilio: TwilioStandin, log_p
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "TWILIO_FROM_NUMBER": TWILIO_FROM,
         "TWILIO_API_URL": twilio.url,
-        "PYTHONUNBUFFERED": "1",
     }
-    for name in ("TWILIO_EDGE", "TWILIO_REGION", "REDIS_URL"):
-        env.pop(name, None)
-    command = [
-        str(CELERY),
-        "-A",
-        "booking_project",
-        "worker",
-        "-P",
-        "solo",
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel",
-        "INFO",
-    ]
-    log = log_path.open("w")
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=5)
-
-
-def wait_until(condition, timeout: float, what: str, log_path: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout}s. Worker log:\n{log_path.read_text()[-4000:]}")
-        time.sleep(0.2)
-
-
-@contextlib.contextmanager
-def publishing_to(queue: str):
-    """This process publishes ``send_notification`` for real (not eagerly), to ``queue`` only."""
-    was_eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    send_notification.queue = queue
-    send_notification._exec_options = None  # the task caches its routing options
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = was_eager
-        send_notification.queue = None
-        send_notification._exec_options = None
 
 
 def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
@@ -152,9 +76,9 @@ def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
     from rest_framework.test import APIClient
 
     # Both processes point at the same stand-ins: this one decides what to queue, the worker sends.
-    with provider_standins(settings) as servers, publishing_to(queue):
+    with provider_standins(settings) as servers, publishing_to(queue, send_notification):
         resend, twilio = servers.resend, servers.twilio
-        worker = start_worker(queue, resend, twilio, log_path)
+        worker = start_worker(queue, log_path, provider_env(resend, twilio))
         try:
             client = APIClient()
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")

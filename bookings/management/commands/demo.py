@@ -2,8 +2,10 @@
 
 A brand, two instructors in different timezones with weekly availability, two
 session types and a few bookings (made through the booking services, like any
-other door), a superuser for the admin and a secret API key. Running it again
-changes nothing and prints the same credentials.
+other door), a superuser for the admin, a secret API key, and a webhook
+subscription for ``make run``'s local receiver (made before the bookings, so
+their events are delivered). Running it again changes nothing and prints the
+same credentials.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Command(BaseCommand):
             instructors = [self._instructor(brand, spec) for spec in INSTRUCTORS]
             event_types = [self._event_type(brand, spec) for spec in EVENT_TYPES]
             self._admin_user()
+        webhooks = self._webhook_subscription(brand)
         self._bookings(brand, instructors, event_types)
         key = self._api_key(brand)
         site = settings.SITE_URL
@@ -93,6 +96,7 @@ class Command(BaseCommand):
                     f"  Admin:        {site}/admin/   user '{ADMIN_USERNAME}', password '{ADMIN_PASSWORD}'",
                     f"  API docs:     {site}/api/docs/",
                     f"  Instructors:  curl -H 'Authorization: Bearer {key}' {site}/api/bookings/instructors",
+                    webhooks,
                     f"  Demo API key (secret scope): {key}",
                 ]
             )
@@ -128,6 +132,12 @@ class Command(BaseCommand):
         user_model = get_user_model()
         if not user_model.objects.filter(username=ADMIN_USERNAME).exists():
             user_model.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
+
+    def _webhook_subscription(self, brand) -> str:
+        """The demo shows the whole product, so it reaches into the webhooks app (nothing in bookings proper does)."""
+        from webhooks.demo import demo_subscription_ensure
+
+        return demo_subscription_ensure(brand=brand, var_dir=settings.VAR_DIR)
 
     def _bookings(self, brand, instructors, event_types) -> None:
         if Booking.objects.filter(brand=brand).exists():
