@@ -22,7 +22,7 @@ venv: $(STAMP)
 ## run: migrate, load demo data, serve on :8000 with a Celery worker + beat (SQLite + embedded broker)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	WEBHOOK_ALLOW_PRIVATE_TARGETS=true $(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo
 	$(BIN)/python -m devtools.run_local --port $(PORT)
 
 ## test: the whole suite (DATABASE_URL / CELERY_BROKER_URL select PostgreSQL / Redis)

@@ -11,8 +11,8 @@ provider stand-ins, in one terminal, with no services installed.
   ``/demo`` to every event): each delivery is verified with the
   subscription's secret (``var/demo-webhook-secret.txt``, written by
   ``manage.py demo``) using the ``standardwebhooks`` library, and printed
-  here. Webhooks to private addresses are allowed for this run
-  (``WEBHOOK_ALLOW_PRIVATE_TARGETS=true``).
+  here. The local settings allow webhooks to private addresses
+  (``WEBHOOK_ALLOW_PRIVATE_TARGETS`` defaults to true there).
 * The worker and beat share the embedded filesystem broker (``var/broker``)
   unless ``CELERY_BROKER_URL`` is set.
 
@@ -70,7 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "booking_project.settings.local")
     env.setdefault("SITE_URL", f"http://127.0.0.1:{args.port}")
     env.setdefault("PYTHONUNBUFFERED", "1")
-    env.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")  # the local receiver is on 127.0.0.1
     standins = []
     receiver = None
     if not args.no_standins:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "booking_project",  # project-wide management commands (demo)
     "scheduling",
     "bookings",
     "notifications",
@@ -102,7 +103,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # filled by `collectstatic` in production
+STATIC_ROOT.mkdir(exist_ok=True)
+# Without collectstatic (development, tests) WhiteNoise serves the apps' static files directly.
+WHITENOISE_USE_FINDERS = True
 
 LOGGING = {
     "version": 1,

@@ -17,7 +17,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
 
 # Hashed, compressed static files (run `manage.py collectstatic` at release), served by WhiteNoise
-# with far-future cache headers.
+# with far-future cache headers, from STATIC_ROOT only.
+WHITENOISE_USE_FINDERS = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -1,5 +1,8 @@
 """``manage.py demo``: idempotent demo data for ``make run``.
 
+It shows the whole product, so it lives in the project package, the one
+place allowed to know every app (the apps themselves only depend one way).
+
 A brand, two instructors in different timezones with weekly availability, two
 session types and a few bookings (made through the booking services, like any
 other door), a superuser for the admin, a secret API key, and a webhook
@@ -25,6 +28,7 @@ from bookings.errors import BookingConflict
 from bookings.models import Booking
 from scheduling import services
 from scheduling.models import ApiKey, EventType, Instructor, InstructorBrand
+from webhooks.demo import demo_subscription_ensure
 
 BRAND_SLUG = "demo"
 ADMIN_USERNAME = "admin"
@@ -134,9 +138,6 @@ class Command(BaseCommand):
             user_model.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
 
     def _webhook_subscription(self, brand) -> str:
-        """The demo shows the whole product, so it reaches into the webhooks app (nothing in bookings proper does)."""
-        from webhooks.demo import demo_subscription_ensure
-
         return demo_subscription_ensure(brand=brand, var_dir=settings.VAR_DIR)
 
     def _bookings(self, brand, instructors, event_types) -> None:
