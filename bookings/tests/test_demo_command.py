@@ -58,3 +58,12 @@ def test_demo_admin_login_shows_the_demo_data(var_dir, client):
     page = client.get("/admin/bookings/booking/")
     assert page.status_code == 200
     assert "Ada Lovelace" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_demo_prints_the_brand_page_a_newcomer_books_on(var_dir, client):
+    output = run_demo()
+    assert "Book a session (student pages): http://testserver/demo/" in output
+    page = client.get("/demo/")
+    assert page.status_code == 200
+    assert "Clara Berg" in page.content.decode() and "Intro call" in page.content.decode()

@@ -175,6 +175,13 @@ def _render(
             "can_change": can_change,
             "calendar_view": calendar,
             "calendar": calendar.calendar if calendar else None,
+            # The free times unfold when the student is working with them (a week, a zone, an error).
+            "show_reschedule": bool(
+                slot_error
+                or reschedule_form
+                or {"tz", "week"} & set(request.GET)
+                or (calendar and calendar.status != 200)
+            ),
             "page_url": reverse("booking-manage", kwargs={"uid": booking.uid}),
             "cancel_form": cancel_form or CancelForm(initial={"token": token}),
             "reschedule_form": reschedule_form or RescheduleForm(initial={"token": token}),

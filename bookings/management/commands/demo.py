@@ -89,6 +89,7 @@ class Command(BaseCommand):
                 [
                     "",
                     "Demo data is ready.",
+                    f"  Book a session (student pages): {site}/{BRAND_SLUG}/",
                     f"  Admin:        {site}/admin/   user '{ADMIN_USERNAME}', password '{ADMIN_PASSWORD}'",
                     f"  API docs:     {site}/api/docs/",
                     f"  Instructors:  curl -H 'Authorization: Bearer {key}' {site}/api/bookings/instructors",
