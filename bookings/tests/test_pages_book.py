@@ -298,3 +298,11 @@ def test_the_form_needs_its_csrf_token(page, form_data):
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     assert strict.post(page, {**form_data(), "csrfmiddlewaretoken": csrf}).status_code == 302
     assert Booking.objects.count() == 1
+
+
+def test_a_form_token_sent_to_another_session_type_books_nothing_there(client, page, form_data, brand, instructor):
+    client.post(page, form_data())
+    other = EventTypeFactory(brand=brand, duration_minutes=60)
+    response = client.post(f"/{brand.slug}/{instructor.slug}/{other.slug}/", form_data())
+    assert response.status_code == 409
+    assert Booking.objects.count() == 1 and not Booking.objects.filter(event_type=other).exists()

@@ -25,18 +25,17 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 LATER = SLOT + dt.timedelta(days=1, hours=3)  # Thursday 13:00 UTC, free
 
 
-@pytest.fixture
-def booking(brand, instructor, session_type) -> Booking:
+def book(event_type, instructor, **details) -> Booking:
+    """A booking at ``SLOT`` made through the service, as any door makes it."""
+    details = {"attendee_name": "Ada Student", "attendee_email": "ada@example.com", **details}
     return services.booking_create(
-        brand=brand,
-        instructor=instructor,
-        event_type=session_type,
-        start_at=SLOT,
-        attendee_name="Ada Student",
-        attendee_email="ada@example.com",
-        student_timezone="America/New_York",
-        notes="Bring the score",
+        brand=event_type.brand, instructor=instructor, event_type=event_type, start_at=SLOT, **details
     ).booking
+
+
+@pytest.fixture
+def booking(instructor, session_type) -> Booking:
+    return book(session_type, instructor, student_timezone="America/New_York", notes="Bring the score")
 
 
 def token_of(booking) -> str:
@@ -69,30 +68,16 @@ def test_the_page_shows_status_both_zones_and_what_happens_next(client, booking)
     assert "<title>Your booking:" in html
 
 
-def test_a_priced_pending_booking_explains_the_payment(client, brand, instructor, paid_type):
-    booking = services.booking_create(
-        brand=brand,
-        instructor=instructor,
-        event_type=paid_type,
-        start_at=SLOT,
-        attendee_name="Ada",
-        attendee_email="ada@example.com",
-    ).booking
+def test_a_priced_pending_booking_explains_the_payment(client, instructor, paid_type):
+    booking = book(paid_type, instructor)
     html = client.get(manage_path(booking)).content.decode()
     assert "This session costs <strong>50.00 EUR</strong>" in html
     assert "confirms your booking once it is paid" in html
     assert "payment unpaid" in html
 
 
-def test_a_confirmed_booking_has_no_next_steps(client, brand, instructor, instant_type):
-    booking = services.booking_create(
-        brand=brand,
-        instructor=instructor,
-        event_type=instant_type,
-        start_at=SLOT,
-        attendee_name="Ada",
-        attendee_email="ada@example.com",
-    ).booking
+def test_a_confirmed_booking_has_no_next_steps(client, instructor, instant_type):
+    booking = book(instant_type, instructor)
     html = client.get(manage_path(booking)).content.decode()
     assert "Confirmed" in html and "What happens next" not in html
 

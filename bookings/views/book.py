@@ -67,7 +67,12 @@ def _book(request, *, brand, assignment, event_type):
             "notes": data["notes"],
         }
         fingerprint = services.request_fingerprint(
-            {**details, "start_at": utc_iso(data["start_at"]), "instructor": assignment.instructor_id}
+            {
+                **details,
+                "start_at": utc_iso(data["start_at"]),
+                "instructor": assignment.instructor_id,
+                "event_type": event_type.id,
+            }
         )
         try:
             result = services.booking_create(

@@ -77,11 +77,16 @@ def booking_calendar_file(request, uid):
     return response
 
 
+def _posted(request, uid, form_class):
+    """The posted form, its token, and the booking that token opens (None: the link is refused)."""
+    form = form_class(request.POST)
+    token = form.data.get("token")
+    return form, token, _opened_booking(uid, token)
+
+
 @require_POST
 def booking_cancel(request, uid):
-    form = CancelForm(request.POST)
-    token = form.data.get("token")
-    booking = _opened_booking(uid, token)
+    form, token, booking = _posted(request, uid, CancelForm)
     if booking is None:
         return _link_refused(request)
     if not form.is_valid():
@@ -96,9 +101,7 @@ def booking_cancel(request, uid):
 
 @require_POST
 def booking_reschedule(request, uid):
-    form = RescheduleForm(request.POST)
-    token = form.data.get("token")
-    booking = _opened_booking(uid, token)
+    form, token, booking = _posted(request, uid, RescheduleForm)
     if booking is None:
         return _link_refused(request)
     if not form.is_valid():
