@@ -19,11 +19,11 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-## run: migrate, load demo data, serve on :8000 with a Celery worker + beat (SQLite + embedded broker)
+## run: migrate, load demo data, serve on :8000 (PORT=8120 for another port) with a Celery worker + beat (SQLite + embedded broker)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo
-	$(BIN)/python -m devtools.run_local --port $(PORT)
+	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/python manage.py demo
+	$(BIN)/python -m devtools.run_local --port $(PORT) $(RUN_ARGS)
 
 ## test: the whole suite (DATABASE_URL / CELERY_BROKER_URL select PostgreSQL / Redis)
 test: $(STAMP)

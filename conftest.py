@@ -3,6 +3,8 @@
 Tests marked ``postgres`` or ``redis`` skip with the reason when the service
 is not configured, except under ``REQUIRE_SERVICES=1`` (set by ``.ci/run`` for
 its PostgreSQL + Redis pass), where they fail instead: CI never hides them.
+Tests marked ``browser`` drive Debian's Chromium (``devtools.browser``) and
+follow the same rule when Chromium, Playwright or axe-core is missing.
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ def _service_missing(marker: str) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://..."
     if marker == "redis" and not settings.CELERY_BROKER_URL.startswith("redis"):
         return "needs Redis: set CELERY_BROKER_URL=redis://..."
+    if marker == "browser":
+        from devtools.browser import missing_reason
+
+        return missing_reason()
     return None
 
 
 def pytest_runtest_setup(item):
-    for marker in ("postgres", "redis"):
+    for marker in ("postgres", "redis", "browser"):
         if item.get_closest_marker(marker):
             reason = _service_missing(marker)
             if reason:
@@ -78,3 +84,41 @@ def other_api(other_brand) -> APIClient:
 @pytest.fixture
 def anonymous_api() -> APIClient:
     return APIClient()
+
+
+# --- the browser (``browser`` marker): one Chromium per test session, a fresh context per test ---------
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from devtools.browser import launched_chromium
+
+    with launched_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser_page(chromium, live_server):
+    """Open pages of the live server: ``browser_page(timezone_id=..., viewport=...)`` gives a new page.
+
+    Each call gets its own browser context (cookies, timezone), closed after
+    the test. Relative URLs go to ``live_server``.
+    """
+    contexts = []
+
+    def open_page(*, timezone_id: str = "UTC", viewport: dict | None = None, **options):
+        context = chromium.new_context(
+            base_url=live_server.url,
+            timezone_id=timezone_id,
+            locale="en-GB",
+            viewport=viewport or {"width": 1100, "height": 900},
+            accept_downloads=True,
+            **options,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from scheduling.models import InstructorBrand
+
 from .models import ACTIVE_STATUSES, Booking
+
+DEFAULT_CUTOFF_HOURS = InstructorBrand._meta.get_field("cancellation_cutoff_hours").default
 
 
 def busy_intervals(
@@ -22,3 +26,19 @@ def busy_intervals(
     if exclude_booking_id is not None:
         bookings = bookings.exclude(pk=exclude_booking_id)
     return list(bookings.order_by("start_at").values_list("start_at", "end_at"))
+
+
+def student_change_deadline(*, booking: Booking, assignment: InstructorBrand | None = None) -> dt.datetime:
+    """Until when the student may cancel or reschedule ``booking``: its start minus the cutoff hours.
+
+    The cutoff is the assignment's (instructor x brand) setting; an instructor
+    removed from the brand keeps the default for the bookings left behind. The
+    booking services refuse a student's change from this instant on, and the
+    booking page announces the same instant, so the two never disagree.
+    """
+    if assignment is None:
+        assignment = InstructorBrand.objects.filter(
+            instructor_id=booking.instructor_id, brand_id=booking.brand_id
+        ).first()
+    hours = assignment.cancellation_cutoff_hours if assignment else DEFAULT_CUTOFF_HOURS
+    return booking.start_at - dt.timedelta(hours=hours)

@@ -36,13 +36,12 @@ from . import signals
 from .availability import instructor_slot_refusal
 from .errors import CutoffPassed, IdempotencyKeyReused, InvalidTransition, PaymentRequired, SlotUnavailable
 from .models import Booking, BookingStatus, Event, IdempotencyRecord, Payment, PaymentStatus
-from .selectors import busy_intervals
+from .selectors import busy_intervals, student_change_deadline
 
 # Who asks for a change: students are bound by the cancellation cutoff; staff and API clients are not.
 STUDENT = "student"
 STAFF = "staff"
 API = "api"
-DEFAULT_CUTOFF_HOURS = InstructorBrand._meta.get_field("cancellation_cutoff_hours").default
 
 
 @dataclass
@@ -170,14 +169,9 @@ def _check_cutoff(booking: Booking, actor: str, assignment: InstructorBrand | No
     """Students cannot cancel or reschedule within the cutoff; staff and secret keys can."""
     if actor != STUDENT:
         return
-    if assignment is None:
-        assignment = InstructorBrand.objects.filter(
-            instructor_id=booking.instructor_id, brand_id=booking.brand_id
-        ).first()
-    # An instructor removed from the brand keeps the default cutoff for the bookings left behind.
-    hours = assignment.cancellation_cutoff_hours if assignment else DEFAULT_CUTOFF_HOURS
-    cutoff = booking.start_at - dt.timedelta(hours=hours)
+    cutoff = student_change_deadline(booking=booking, assignment=assignment)
     if timezone.now() >= cutoff:
+        hours = (booking.start_at - cutoff) // dt.timedelta(hours=1)
         raise CutoffPassed(
             f"Changes are possible until {hours} hours before the session; the cutoff passed at {utc_iso(cutoff)}."
         )

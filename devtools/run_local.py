@@ -3,7 +3,7 @@ provider stand-ins, in one terminal, with no services installed.
 
 * Without provider settings in the environment, the Resend and Twilio
   stand-ins (``devtools.standins``) start in this process on ports 8025/8026
-  and the app is pointed at them, so every email and SMS goes through the
+  (``--resend-port``/``--twilio-port``) and the app is pointed at them, so every email and SMS goes through the
   real SDKs and is printed here as it arrives. ``--no-standins`` keeps the
   console backends instead; setting ``RESEND_API_KEY``/``TWILIO_*`` yourself
   uses whatever they point at.
@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.run_local")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-standins", action="store_true", help="use the console backends instead")
+    parser.add_argument("--resend-port", type=int, default=8025, help="port of the Resend stand-in")
+    parser.add_argument("--twilio-port", type=int, default=8026, help="port of the Twilio stand-in")
     args = parser.parse_args(argv)
 
     env = dict(os.environ)
@@ -76,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         receiver = WebhookReceiver("127.0.0.1", WEBHOOK_PORT, log=_log, describe=describe_delivery).start()
     uses_own_providers = any(env.get(name) for name in ("RESEND_API_KEY", "RESEND_SMTP_KEY", "TWILIO_ACCOUNT_SID"))
     if not args.no_standins and not uses_own_providers:
-        resend_server = ResendStandin("127.0.0.1", 8025, log=_log).start()
-        twilio_server = TwilioStandin("127.0.0.1", 8026, log=_log).start()
+        resend_server = ResendStandin("127.0.0.1", args.resend_port, log=_log).start()
+        twilio_server = TwilioStandin("127.0.0.1", args.twilio_port, log=_log).start()
         standins = [resend_server, twilio_server]
         env.update(
             RESEND_API_KEY="re_dev",
@@ -111,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "=" * 72,
             f"  Booking platform running at {site}/",
-            f"  Student booking page:  {site}/booking/<uid>/?token=... (manage_url of any booking)",
+            f"  Book a session:        {site}/demo/  (the demo brand's page, as a student sees it)",
             f"  Admin:                 {site}/admin/  (user 'admin', password 'demo-admin-password')",
             f"  API docs:              {site}/api/docs/",
             f"  Demo API key (secret): {key}",

@@ -1,4 +1,4 @@
-"""What a notification says: Django templates rendered per kind, plus the ``.ics``.
+"""What a notification says: Django templates rendered per kind, plus the ``.ics`` (built by ``bookings.ics``).
 
 Templates live under ``templates/notifications/``:
 
@@ -32,13 +32,12 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import icalendar
 from django.conf import settings
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
+from bookings.ics import booking_ics
 from bookings.links import manage_url
 from bookings.models import Booking, BookingStatus, Event
 from bookings.services import event_payload
@@ -47,7 +46,6 @@ from .backends import Attachment
 from .models import Channel, Notification
 
 ICS_FILENAME = "booking.ics"
-PRODID = "-//Coaching booking//Notifications//EN"
 
 
 @dataclass(frozen=True)
@@ -64,10 +62,6 @@ class RenderedMessage:
 
 def _admin_url(booking) -> str:
     return f"{settings.SITE_URL}{reverse('admin:bookings_booking_change', args=[booking.pk])}"
-
-
-def site_host() -> str:
-    return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
 # --- times ---------------------------------------------------------------------------
@@ -180,67 +174,6 @@ def booking_state(notification: Notification) -> BookingState:
         return _state_from(event.payload, sequence=_sequence_at(event), booking=booking)
     snapshot = notification.booking_snapshot or booking_snapshot(booking)
     return _state_from(snapshot, sequence=int(snapshot.get("sequence", booking.sequence)), booking=booking)
-
-
-# --- calendar ------------------------------------------------------------------------
-
-
-def booking_ics(
-    booking,
-    *,
-    cancelled: bool = False,
-    status: str | None = None,
-    stamp: dt.datetime,
-    start_at: dt.datetime | None = None,
-    end_at: dt.datetime | None = None,
-    sequence: int | None = None,
-) -> bytes:
-    """An iCalendar invitation for ``booking``.
-
-    One UID per booking (``<uid>@<site host>``) so calendars update the same
-    entry; SEQUENCE bumped on reschedule; ``METHOD:CANCEL`` +
-    ``STATUS:CANCELLED`` when ``cancelled``. Times in UTC. ``status``,
-    ``start_at``, ``end_at`` and ``sequence`` are the booking as the message
-    describes it (pending: TENTATIVE); each defaults to the booking's own.
-    """
-    status = status or booking.status
-    start_at = start_at or booking.start_at
-    end_at = end_at or booking.end_at
-    sequence = booking.sequence if sequence is None else sequence
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
-    event = icalendar.Event()
-    event.add("uid", f"{booking.uid}@{site_host()}")
-    event.add("dtstamp", stamp.astimezone(dt.UTC))
-    event.add("dtstart", start_at.astimezone(dt.UTC))
-    event.add("dtend", end_at.astimezone(dt.UTC))
-    event.add("sequence", sequence)
-    event.add("summary", f"{booking.event_type.name} with {booking.instructor.name}")
-    manage_link = manage_url(booking)
-    description = f"Manage your booking: {manage_link}"
-    if booking.notes:
-        description += f"\n\nYour notes: {booking.notes}"
-    event.add("description", description)
-    event.add("url", manage_link)
-    if cancelled:
-        event.add("status", "CANCELLED")
-    elif status == BookingStatus.PENDING:
-        event.add("status", "TENTATIVE")
-    else:
-        event.add("status", "CONFIRMED")
-    organizer = icalendar.vCalAddress(f"mailto:{booking.instructor.email}")
-    organizer.params["cn"] = icalendar.vText(booking.instructor.name)
-    event.add("organizer", organizer)
-    attendee = icalendar.vCalAddress(f"mailto:{booking.attendee_email}")
-    attendee.params["cn"] = icalendar.vText(booking.attendee_name)
-    attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
-    attendee.params["partstat"] = icalendar.vText("DECLINED" if cancelled else "ACCEPTED")
-    attendee.params["rsvp"] = icalendar.vText("FALSE")
-    event.add("attendee", attendee)
-    calendar.add_component(event)
-    return calendar.to_ical()
 
 
 # --- rendering -----------------------------------------------------------------------

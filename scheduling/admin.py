@@ -20,6 +20,7 @@ from rest_framework_api_key.models import APIKey
 from booking_project.admin_scoping import BrandListFilter, BrandScopedAdmin, brands_of, is_unrestricted
 
 from . import services
+from .admin_embed import BrandEmbedSnippet, InstructorEmbedSnippets
 from .models import ApiKey, Brand, DateOverride, EventType, Instructor, InstructorBrand, WeeklyAvailability
 from .services import ASSIGNMENT_SETTINGS, INSTRUCTOR_IDENTITY_FIELDS
 from .validators import ranges_overlap_error
@@ -133,7 +134,7 @@ class DateOverrideInline(BrandScopedAdmin, admin.TabularInline):
 
 
 @admin.register(Brand)
-class BrandAdmin(BrandScopedAdmin, admin.ModelAdmin):
+class BrandAdmin(BrandEmbedSnippet, BrandScopedAdmin, admin.ModelAdmin):
     brand_path = ""
     list_display = ("name", "slug", "from_name", "from_email", "created_at")
     search_fields = ("name", "slug")
@@ -145,7 +146,7 @@ class BrandAdmin(BrandScopedAdmin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Brand staff run their brand; only superusers rename its slug or choose its staff.
-        return () if is_unrestricted(request) else ("slug", "staff")
+        return ("embed_snippet",) if is_unrestricted(request) else ("slug", "staff", "embed_snippet")
 
     def has_add_permission(self, request):
         return is_unrestricted(request) and super().has_add_permission(request)
@@ -155,8 +156,9 @@ class BrandAdmin(BrandScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Instructor)
-class InstructorAdmin(BrandScopedAdmin, admin.ModelAdmin):
+class InstructorAdmin(InstructorEmbedSnippets, BrandScopedAdmin, admin.ModelAdmin):
     brand_path = "assignments__brand"
+    readonly_fields = ("embed_snippets",)
     list_display = ("name", "email", "phone", "slug", "brand_names")
     list_filter = (BrandListFilter,)
     search_fields = ("name", "email", "phone", "slug")

@@ -69,3 +69,12 @@ def test_demo_prints_the_urls_of_the_site_it_serves(var_dir, settings):
     assert "http://127.0.0.1:8123/demo/" in printed
     assert "http://127.0.0.1:8123/admin/" in printed
     assert ":8000" not in printed
+
+
+@pytest.mark.django_db
+def test_demo_prints_the_brand_page_a_newcomer_books_on(var_dir, client):
+    output = run_demo()
+    assert "Book a session (student pages): http://testserver/demo/" in output
+    page = client.get("/demo/")
+    assert page.status_code == 200
+    assert "Clara Berg" in page.content.decode() and "Intro call" in page.content.decode()

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from bookings import services as booking_services
+from bookings.ics import booking_ics
 from bookings.links import manage_url
 from notifications import messages
 from notifications.models import Notification
@@ -175,7 +176,7 @@ def test_the_ics_has_a_stable_uid_sequence_and_utc_times():
     booking = book(instructor, event_type).booking
     stamp = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
-    calendar = icalendar.Calendar.from_ical(messages.booking_ics(booking, stamp=stamp))
+    calendar = icalendar.Calendar.from_ical(booking_ics(booking, stamp=stamp))
     (event,) = calendar.walk("VEVENT")
 
     assert calendar["METHOD"] == "REQUEST" and calendar["VERSION"] == "2.0"
@@ -187,18 +188,18 @@ def test_the_ics_has_a_stable_uid_sequence_and_utc_times():
     assert event["ORGANIZER"].params["CN"] == instructor.name
     assert event["ATTENDEE"].params["CN"] == "Ada Student"
     assert manage_url(booking) in str(event["DESCRIPTION"])
-    assert b"DTSTART:20261202T100000Z" in messages.booking_ics(booking, stamp=stamp)
+    assert b"DTSTART:20261202T100000Z" in booking_ics(booking, stamp=stamp)
 
 
 def test_the_ics_cancel_and_reschedule_keep_the_uid():
     instructor, event_type = bookable()
     booking = book(instructor, event_type).booking
     stamp = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
-    uid = str(icalendar.Calendar.from_ical(messages.booking_ics(booking, stamp=stamp)).walk("VEVENT")[0]["UID"])
+    uid = str(icalendar.Calendar.from_ical(booking_ics(booking, stamp=stamp)).walk("VEVENT")[0]["UID"])
 
     booking = booking_services.booking_reschedule(booking=booking, start_at=LATER_SLOT, actor="staff").booking
-    moved = icalendar.Calendar.from_ical(messages.booking_ics(booking, stamp=stamp))
-    cancelled = icalendar.Calendar.from_ical(messages.booking_ics(booking, cancelled=True, stamp=stamp))
+    moved = icalendar.Calendar.from_ical(booking_ics(booking, stamp=stamp))
+    cancelled = icalendar.Calendar.from_ical(booking_ics(booking, cancelled=True, stamp=stamp))
 
     assert str(moved.walk("VEVENT")[0]["UID"]) == uid == str(cancelled.walk("VEVENT")[0]["UID"])
     assert moved.walk("VEVENT")[0]["SEQUENCE"] == 1

@@ -96,7 +96,7 @@ class Command(BaseCommand):
                 [
                     "",
                     f"Demo data is ready (site {site}; set SITE_URL, or PORT with make run, to change it).",
-                    f"  Book a session: {site}/{BRAND_SLUG}/",
+                    f"  Book a session (student pages): {site}/{BRAND_SLUG}/",
                     f"  Admin:        {site}/admin/   user '{ADMIN_USERNAME}', password '{ADMIN_PASSWORD}'",
                     f"  API docs:     {site}/api/docs/",
                     f"  Instructors:  curl -H 'Authorization: Bearer {key}' {site}/api/bookings/instructors",
