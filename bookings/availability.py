@@ -43,12 +43,14 @@ def instructor_slots(
     session_minutes: int,
     interval_minutes: int | None = None,
     now: dt.datetime | None = None,
+    exclude_booking_id: int | None = None,
 ) -> list[Slot]:
     """Free slots starting in ``[window_start, window_end)``, sorted, in UTC.
 
     Busy time is read for the whole reach of those slots: a slot may start just
     before ``window_end`` and last ``session_minutes``, and the buffer widens
-    both sides.
+    both sides. ``exclude_booking_id`` leaves out a booking being rescheduled,
+    so the times it could move to include those overlapping its own.
     """
     now = now or django_timezone.now()
     buffer = dt.timedelta(minutes=assignment.buffer_minutes)
@@ -57,7 +59,12 @@ def instructor_slots(
     from_date, to_date = _local_dates(start=reach_start, end=reach_end, timezone=assignment.timezone)
     return compute_slots(
         **schedule_inputs(assignment=assignment, from_date=from_date, to_date=to_date),
-        busy=busy_intervals(instructor_id=assignment.instructor_id, start=reach_start, end=reach_end),
+        busy=busy_intervals(
+            instructor_id=assignment.instructor_id,
+            start=reach_start,
+            end=reach_end,
+            exclude_booking_id=exclude_booking_id,
+        ),
         now=now,
         session_minutes=session_minutes,
         interval_minutes=interval_minutes,
