@@ -295,7 +295,7 @@ def _weekly_rows(weekly: Iterable[Mapping[str, Any]], refuse) -> list[WeeklyAvai
     for weekday, ranges in sorted(by_weekday.items()):
         message = ranges_overlap_error(ranges)
         if message:
-            refuse("weekly", f"Weekday {weekday}: {message}", {"weekday": weekday})
+            refuse("weekly", f"Weekday {weekday}: {message}", {"weekday": weekday}, "overlap")
     return rows
 
 
@@ -306,7 +306,7 @@ def _override_rows(overrides: Iterable[Mapping[str, Any]], refuse) -> list[DateO
     for index, item in enumerate(overrides):
         date = item["date"]
         if date in seen_dates:
-            refuse("overrides", f"{date} appears more than once.", {"index": index, "date": date})
+            refuse("overrides", f"{date} appears more than once.", {"index": index, "date": date}, "duplicate_date")
             continue
         seen_dates.add(date)
         try:
@@ -325,10 +325,10 @@ def _checked_rows(
 ) -> tuple[list[WeeklyAvailability] | None, list[DateOverride] | None]:
     errors: dict[str, list[ValidationError]] = {}
 
-    def refuse(field: str, message: str, params: dict[str, Any]) -> None:
+    def refuse(field: str, message: str, params: dict[str, Any], code: str = "invalid") -> None:
         # ``params`` says which item is wrong, so a form can show the message next to it
         # (``availability_check``); the messages themselves hold no % placeholders.
-        errors.setdefault(field, []).append(ValidationError(message, params=params))
+        errors.setdefault(field, []).append(ValidationError(message, code=code, params=params))
 
     weekly_rows = None if weekly is None else _weekly_rows(weekly, refuse)
     override_rows = None if overrides is None else _override_rows(overrides, refuse)
@@ -347,6 +347,7 @@ def availability_check(
     ``{"weekday": n}`` for an overlap within a weekday, ``{"index": i}`` (and
     ``"date"``) for one weekly range or override. The rules are the ones
     ``availability_replace`` applies, which runs them again under its lock.
+    A date given twice has the code ``duplicate_date``, an overlap ``overlap``.
     """
     _checked_rows(weekly, overrides)
 

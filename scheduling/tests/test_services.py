@@ -171,10 +171,9 @@ def test_event_type_slug_error_names_a_slug_taken_in_the_same_brand_only(brand, 
 def test_every_door_uses_the_one_list_of_assignment_settings():
     assert not hasattr(scheduling_admin, "ASSIGNMENT_SETTINGS_FIELDS")
     assert not hasattr(AvailabilityReplaceSerializer, "SETTINGS")
-    assignment_admin = scheduling_admin.InstructorBrandAdmin
-    assert dict(assignment_admin.fieldsets)["Scheduling settings"]["fields"] is services.ASSIGNMENT_SETTINGS
-    for inline in (scheduling_admin.BrandAssignmentInline, scheduling_admin.InstructorAssignmentInline):
-        assert inline.fields[1:] == services.ASSIGNMENT_SETTINGS
+    for with_hours in (scheduling_admin.InstructorBrandAdmin, scheduling_admin.InstructorAssignmentInline):
+        assert dict(with_hours.fieldsets)["Scheduling settings"]["fields"] is services.ASSIGNMENT_SETTINGS
+    assert scheduling_admin.BrandAssignmentInline.fields[1:] == services.ASSIGNMENT_SETTINGS
     assert set(services.ASSIGNMENT_SETTINGS) <= set(AvailabilityReplaceSerializer().fields)
     assert set(services.ASSIGNMENT_SETTINGS) <= set(AvailabilitySettingsSerializer().fields)
 
