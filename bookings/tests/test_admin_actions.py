@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from bookings.models import Booking, Event, Payment
 from bookings.tests.conftest import BERLIN_SLOT, book_at
-from scheduling.tests.factories import EventTypeFactory
+from scheduling.tests.factories import AssignmentFactory, EventTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -400,3 +400,32 @@ def test_next_never_leads_off_site(staff_client, pending):
 
     assert response.status_code == 302
     assert response.url == change_url(pending)
+
+
+def test_a_bulk_action_never_reaches_another_brands_booking(staff_client, pending, other_world):
+    theirs = other_world["booking"]
+
+    staff_client.post(
+        reverse("admin:bookings_booking_changelist"),
+        {"action": "cancel", "_selected_action": [pending.pk, theirs.pk]},
+    )
+
+    assert Booking.objects.get(pk=pending.pk).status == "cancelled"
+    assert Booking.objects.get(pk=theirs.pk).status == "pending"
+
+
+def test_the_list_filters_offer_only_the_users_instructors_and_brands(
+    staff_client, pending, other_world, brand, session_type
+):
+    second = AssignmentFactory(brand=brand, instructor__name="Bert Second", timezone="Europe/Berlin")
+    book_at(second, session_type, BERLIN_SLOT, enforce_availability=False)
+
+    response = staff_client.get(reverse("admin:bookings_booking_changelist"))
+
+    choices = {
+        spec.title: [choice["display"] for choice in spec.choices(response.context["cl"])]
+        for spec in response.context["cl"].filter_specs
+    }
+    assert choices["instructor"] == ["All", "Bert Second", "Clara Berg"]
+    assert choices["brand"] == ["All", "Acme Coaching"]
+    assert "Oscar Other" not in response.content.decode()
