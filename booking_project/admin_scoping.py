@@ -1,7 +1,7 @@
 """Brand-scoped staff in the Django admin.
 
-SPEC.md: "a staff user who belongs to some brands sees and changes only their
-data". ``Brand.staff`` says who belongs where; every admin (and inline) of a
+The product rule: a staff user who belongs to some brands sees and changes
+only their data. ``Brand.staff`` says who belongs where; every admin (and inline) of a
 brand-owned model mixes in :class:`BrandScopedAdmin` and names, in
 ``brand_path``, the lookup from its model to the owning brand. For users who
 are not superusers that one path limits:

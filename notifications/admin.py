@@ -8,8 +8,8 @@ through ``notifications.services.notification_resend`` (reminders:
 ``notifications.reminders.reminder_send_again``). Brand staff see only their
 brands' rows (``booking_project.admin_scoping``).
 
-The booking's change page shows its reminders and notifications too (SPEC:
-admin inlines). ``bookings`` never imports ``notifications``, so the inlines
+The booking's change page shows its reminders and notifications too (as
+inlines). ``bookings`` never imports ``notifications``, so the inlines
 are added to ``bookings.admin.BookingAdmin`` from here, and so is the
 dashboard's "failed messages" panel.
 """

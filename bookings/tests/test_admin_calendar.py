@@ -326,3 +326,27 @@ def test_the_when_filter_uses_each_bookings_local_day(
     response = staff_client.get(CHANGELIST, {"when": when})
 
     assert {booking.attendee_name for booking in response.context["cl"].result_list} == expected
+
+
+@pytest.mark.parametrize("url", [WEEK, TODAY, reverse("admin:bookings_booking_add")])
+def test_strangers_are_sent_to_the_login(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
+
+
+def test_a_staff_user_without_brands_sees_no_one(berlin_coach, session_type, django_user_model, frozen):
+    from django.test import Client
+
+    from scheduling.services import staff_user_create
+
+    book_at(berlin_coach, session_type, dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC), name="Ana Today")
+    client = Client()
+    client.force_login(staff_user_create(username="nobody", password="pw", brands=[]))
+
+    week = client.get(WEEK)
+    today = client.get(TODAY)
+
+    assert week.status_code == 200 and week.context["week"].columns == []
+    assert today.status_code == 200 and today.context["rows"] == []
+    assert client.get(WEEK, {"instructor": berlin_coach.instructor_id}).status_code == 404
