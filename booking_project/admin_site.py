@@ -48,6 +48,12 @@ class DashboardPanel:
     """Further ``(text, url)`` links under the panel."""
 
 
+def first_and_count(queryset, limit: int) -> tuple[list, int]:
+    """The first ``limit`` rows of ``queryset`` and how many there are: one query, two when there are more."""
+    first = list(queryset[:limit])
+    return first, (len(first) if len(first) < limit else queryset.count())
+
+
 _PANELS: list[tuple[int, Callable[[HttpRequest], DashboardPanel | None]]] = []
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone as django_timezone
 from django.utils.html import format_html
 
 from booking_project.admin_scoping import BrandListFilter, BrandScopedAdmin, brands_of
-from booking_project.admin_site import DashboardPanel, DashboardRow, dashboard_panel
+from booking_project.admin_site import DashboardPanel, DashboardRow, dashboard_panel, first_and_count
 from booking_project.admin_times import LocalDateFilter, local_hours, local_time, zone
 
 from . import admin_views, services
@@ -182,7 +182,7 @@ class BookingAdmin(BrandScopedAdmin, admin.ModelAdmin):
                 if self.has_change_permission(request, booking)
                 else [],
                 booking_when=local_time(booking.start_at, booking.instructor_timezone, utc_beside=True),
-                week_url=admin_views._url(
+                week_url=admin_views.page_url(
                     "week",
                     instructor=booking.instructor_id,
                     brand=booking.brand_id,
@@ -363,8 +363,7 @@ def pending_confirmations_panel(request) -> DashboardPanel | None:
     pending = booking_admin.get_queryset(request).filter(
         status=BookingStatus.PENDING, start_at__gte=django_timezone.now()
     )
-    first = list(pending.select_related("instructor").order_by("start_at")[:DASHBOARD_ROWS])
-    count = len(first) if len(first) < DASHBOARD_ROWS else pending.count()
+    first, count = first_and_count(pending.select_related("instructor").order_by("start_at"), DASHBOARD_ROWS)
     return DashboardPanel(
         title="Pending confirmations",
         count=count,

@@ -81,7 +81,7 @@ def _page(model_admin, request, template: str, context: dict) -> TemplateRespons
     )
 
 
-def _url(name: str, *args, **query) -> str:
+def page_url(name: str, *args, **query) -> str:
     url = reverse(f"admin:bookings_booking_{name}", args=args)
     query = {key: value for key, value in query.items() if value not in (None, "")}
     return f"{url}?{urlencode(query)}" if query else url
@@ -153,6 +153,10 @@ class BookingAction:
     danger: bool = False
 
 
+class _FormIncomplete(Exception):
+    """The form needs more input (its errors say what); nothing was attempted."""
+
+
 def _needs_payment(booking: Booking) -> bool:
     return booking.event_type.is_paid and booking.payment_status not in (PaymentStatus.PAID, PaymentStatus.WAIVED)
 
@@ -204,10 +208,6 @@ def _run_refund(request, booking, form) -> str:
         note=data.get("note", ""),
     )
     return f"Refund of {refund.amount} {refund.currency} recorded."
-
-
-class _FormIncomplete(Exception):
-    """The form needs more input (its errors say what); nothing was attempted."""
 
 
 ACTIONS: dict[str, BookingAction] = {
@@ -270,7 +270,7 @@ def actions_for(booking: Booking, *, next_url: str = "") -> list[dict]:
             "name": action.name,
             "label": action.label,
             "title": action.title,
-            "url": _url(action.name, booking.pk, next=next_url),
+            "url": page_url(action.name, booking.pk, next=next_url),
             "quick": action.quick(booking),
             "danger": action.danger,
         }
@@ -355,7 +355,7 @@ def booking_action_view(model_admin, request, object_id: str, action: str):
                 event_type=booking.event_type,
                 first_day=first_day,
                 exclude_booking_id=booking.pk,
-                page_url=_url("reschedule", booking.pk, next=next_url if next_url != change_url else ""),
+                base_url=page_url("reschedule", booking.pk, next=next_url if next_url != change_url else ""),
                 chosen=form["start_at"].value(),
             )
         )
@@ -363,11 +363,11 @@ def booking_action_view(model_admin, request, object_id: str, action: str):
 
 
 def slot_picker_context(
-    *, assignment, event_type, first_day: dt.date, page_url: str, chosen=None, exclude_booking_id=None
+    *, assignment, event_type, first_day: dt.date, base_url: str, chosen=None, exclude_booking_id=None
 ) -> dict:
     if assignment is None:
         return {"slot_days": [], "slot_zone": ""}
-    separator = "&" if "?" in page_url else "?"
+    separator = "&" if "?" in base_url else "?"
     return {
         "slot_days": slot_days(
             assignment=assignment, event_type=event_type, first_day=first_day, exclude_booking_id=exclude_booking_id
@@ -375,8 +375,8 @@ def slot_picker_context(
         "slot_zone": assignment.timezone,
         "slot_chosen": str(chosen or ""),
         "slot_first_day": first_day,
-        "slot_previous_url": f"{page_url}{separator}date={first_day - dt.timedelta(days=SLOT_PICKER_DAYS)}",
-        "slot_next_url": f"{page_url}{separator}date={first_day + dt.timedelta(days=SLOT_PICKER_DAYS)}",
+        "slot_previous_url": f"{base_url}{separator}date={first_day - dt.timedelta(days=SLOT_PICKER_DAYS)}",
+        "slot_next_url": f"{base_url}{separator}date={first_day + dt.timedelta(days=SLOT_PICKER_DAYS)}",
     }
 
 
@@ -435,13 +435,13 @@ def phone_booking_view(model_admin, request):
         "first_day": first_day,
     }
     if assignment and event_type:
-        page_url = _url("add", assignment=assignment.pk, event_type=event_type.pk)
+        base_url = page_url("add", assignment=assignment.pk, event_type=event_type.pk)
         context.update(
             slot_picker_context(
                 assignment=assignment,
                 event_type=event_type,
                 first_day=first_day,
-                page_url=page_url,
+                base_url=base_url,
                 chosen=form["start_at"].value() if form.is_bound else chosen_start,
             )
         )
@@ -502,6 +502,11 @@ def week_view(model_admin, request):
         if assignment is None:
             raise Http404("No such instructor in your brands.")
         brand, columns = assignment.brand, [assignment]
+        # The brand choice offers only the brands this instructor works for (among the user's).
+        instructor_brands = set(
+            assignments.filter(instructor_id=assignment.instructor_id).values_list("brand", flat=True)
+        )
+        brands = [b for b in brands if b.pk in instructor_brands]
     else:
         brand = brand or (brands[0] if brands else None)
         columns = list(assignments.filter(brand=brand).order_by("instructor__name")) if brand else []
@@ -539,12 +544,12 @@ def week_view(model_admin, request):
         "event_types": event_types,
         "event_type": event_type,
         "show_cancelled": show_cancelled,
-        "previous_url": _url("week", **{**common, "start": first_day - dt.timedelta(days=7)}),
-        "next_url": _url("week", **{**common, "start": first_day + dt.timedelta(days=7)}),
-        "this_week_url": _url("week", **common),
-        "brand_week_url": _url("week", brand=brand.pk) if brand else "",
-        "add_url": _url("add"),
-        "today_url": _url("today"),
+        "previous_url": page_url("week", **{**common, "start": first_day - dt.timedelta(days=7)}),
+        "next_url": page_url("week", **{**common, "start": first_day + dt.timedelta(days=7)}),
+        "this_week_url": page_url("week", **common),
+        "brand_week_url": page_url("week", brand=brand.pk) if brand else "",
+        "add_url": page_url("add"),
+        "today_url": page_url("today"),
         "statuses": BookingStatus,
     }
     return _page(model_admin, request, "admin/bookings/booking/week.html", context)
@@ -573,7 +578,7 @@ def today_view(model_admin, request):
             if model_admin.has_change_permission(request, booking)
             else [],
             "url": reverse("admin:bookings_booking_change", args=[booking.pk]),
-            "week_url": _url("week", instructor=booking.instructor_id, brand=booking.brand_id),
+            "week_url": page_url("week", instructor=booking.instructor_id, brand=booking.brand_id),
         }
         for booking in sessions
     ]
@@ -586,10 +591,10 @@ def today_view(model_admin, request):
         "brands": brands,
         "brand": brand,
         "several_brands": len(brands) > 1,
-        "previous_url": _url("today", date=base - dt.timedelta(days=1), **query),
-        "next_url": _url("today", date=base + dt.timedelta(days=1), **query),
-        "today_url": _url("today", **query),
-        "week_url": _url("week", brand=brand.pk if brand else None),
-        "add_url": _url("add"),
+        "previous_url": page_url("today", date=base - dt.timedelta(days=1), **query),
+        "next_url": page_url("today", date=base + dt.timedelta(days=1), **query),
+        "today_url": page_url("today", **query),
+        "week_url": page_url("week", brand=brand.pk if brand else None),
+        "add_url": page_url("add"),
     }
     return _page(model_admin, request, "admin/bookings/booking/today.html", context)

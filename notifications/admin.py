@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from booking_project.admin_scoping import BrandListFilter, BrandScopedAdmin
-from booking_project.admin_site import DashboardPanel, DashboardRow, dashboard_panel
+from booking_project.admin_site import DashboardPanel, DashboardRow, dashboard_panel, first_and_count
 from booking_project.admin_times import local_time
 from booking_project.refusals import Refusal
 from bookings.admin import BookingAdmin
@@ -343,8 +343,7 @@ def failed_messages_panel(request) -> DashboardPanel | None:
     if not notification_admin.has_view_permission(request):
         return None
     failed = notification_admin.get_queryset(request).filter(status=Notification.Status.FAILED)
-    first = list(failed.select_related("booking").order_by("-updated_at", "-id")[:FAILED_ROWS])
-    count = len(first) if len(first) < FAILED_ROWS else failed.count()
+    first, count = first_and_count(failed.order_by("-updated_at", "-id"), FAILED_ROWS)
     return DashboardPanel(
         title="Failed messages",
         count=count,

@@ -33,7 +33,14 @@ from booking_project.admin_times import local_time
 from booking_project.refusals import Refusal
 
 from . import services
-from .admin_forms import WEEKDAY_FIELDS, DateOverrideForm, DateOverrideFormSet, EventTypeAdminForm, WeeklyHoursForm
+from .admin_forms import (
+    EVENT_TYPE_FIELDSETS,
+    WEEKDAY_FIELDS,
+    DateOverrideForm,
+    DateOverrideFormSet,
+    EventTypeAdminForm,
+    WeeklyHoursForm,
+)
 from .models import ApiKey, Brand, DateOverride, EventType, Instructor, InstructorBrand
 from .services import ASSIGNMENT_SETTINGS, INSTRUCTOR_IDENTITY_FIELDS
 
@@ -412,34 +419,7 @@ class EventTypeAdmin(ServiceSavingAdmin, BrandScopedAdmin, admin.ModelAdmin):
     list_select_related = ("brand",)
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
-    fieldsets = [
-        (None, {"fields": ("brand", "name", "slug", "description", "is_active")}),
-        (
-            "Session",
-            {
-                "fields": (
-                    "duration_minutes",
-                    "slot_interval_minutes",
-                    "price_amount",
-                    "currency",
-                    "requires_confirmation",
-                )
-            },
-        ),
-        (
-            "Notifications",
-            {
-                "fields": (
-                    "send_email_confirmation",
-                    "send_sms_confirmation",
-                    "booking_notification_emails",
-                    "reminder_minutes_before",
-                    "other_reminder_minutes",
-                    "reminder_channels",
-                ),
-            },
-        ),
-    ]
+    fieldsets = EVENT_TYPE_FIELDSETS
 
     def get_readonly_fields(self, request, obj=None):
         # Its bookings belong to its brand; a session type never moves to another brand.

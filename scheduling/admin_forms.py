@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
@@ -214,6 +215,28 @@ class EmailListField(forms.CharField):
         return value
 
 
+EVENT_TYPE_FIELDSETS = [
+    (None, {"fields": ("brand", "name", "slug", "description", "is_active")}),
+    (
+        "Session",
+        {"fields": ("duration_minutes", "slot_interval_minutes", "price_amount", "currency", "requires_confirmation")},
+    ),
+    (
+        "Notifications",
+        {
+            "fields": (
+                "send_email_confirmation",
+                "send_sms_confirmation",
+                "booking_notification_emails",
+                "reminder_minutes_before",
+                "other_reminder_minutes",
+                "reminder_channels",
+            ),
+        },
+    ),
+]
+
+
 class EventTypeAdminForm(forms.ModelForm):
     """The session type form: plain inputs for the lists, the services' checks next to their fields.
 
@@ -248,23 +271,7 @@ class EventTypeAdminForm(forms.ModelForm):
 
     class Meta:
         model = EventType
-        fields = (
-            "brand",
-            "name",
-            "slug",
-            "description",
-            "is_active",
-            "duration_minutes",
-            "slot_interval_minutes",
-            "price_amount",
-            "currency",
-            "requires_confirmation",
-            "send_email_confirmation",
-            "send_sms_confirmation",
-            "booking_notification_emails",
-            "reminder_minutes_before",
-            "reminder_channels",
-        )
+        fields = flatten_fieldsets(EVENT_TYPE_FIELDSETS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
