@@ -17,16 +17,20 @@ pytestmark = pytest.mark.django_db
 PAYMENT = {"amount": "50.00", "currency": "EUR", "provider": "stripe", "reference": "pi_1", "status": "succeeded"}
 
 
-@pytest.fixture
-def paid_booking(frozen, brand, instructor, paid_type) -> Booking:
-    booking = services.booking_create(
-        brand=brand,
+def book(instructor, event_type) -> Booking:
+    return services.booking_create(
+        brand=event_type.brand,
         instructor=instructor,
-        event_type=paid_type,
+        event_type=event_type,
         start_at=SLOT,
         attendee_name="Ada",
         attendee_email="ada@example.com",
     ).booking
+
+
+@pytest.fixture
+def paid_booking(frozen, instructor, paid_type) -> Booking:
+    booking = book(instructor, paid_type)
     return services.booking_confirm(booking=booking, payment=dict(PAYMENT), actor=services.STAFF).booking
 
 
@@ -88,15 +92,8 @@ def test_a_refund_happens_once(paid_booking):
     assert Payment.objects.filter(status="refunded").count() == 1
 
 
-def test_an_unpaid_cancelled_booking_has_nothing_to_refund(frozen, brand, instructor, session_type):
-    booking = services.booking_create(
-        brand=brand,
-        instructor=instructor,
-        event_type=session_type,
-        start_at=SLOT,
-        attendee_name="Ada",
-        attendee_email="ada@example.com",
-    ).booking
+def test_an_unpaid_cancelled_booking_has_nothing_to_refund(frozen, instructor, session_type):
+    booking = book(instructor, session_type)
     services.booking_cancel(booking=booking, actor=services.STAFF)
 
     with pytest.raises(InvalidTransition):
