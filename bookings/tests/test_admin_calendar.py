@@ -350,3 +350,26 @@ def test_a_staff_user_without_brands_sees_no_one(berlin_coach, session_type, dja
     assert week.status_code == 200 and week.context["week"].columns == []
     assert today.status_code == 200 and today.context["rows"] == []
     assert client.get(WEEK, {"instructor": berlin_coach.instructor_id}).status_code == 404
+
+
+def test_today_and_the_dashboard_read_as_many_queries_for_many_sessions_as_for_few(
+    staff_client, berlin_coach, new_york_coach, session_type
+):
+    def queries(url) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert staff_client.get(url).status_code == 200
+        return len(captured)
+
+    def book_day(coach, day: int, hours) -> None:
+        for hour in hours:
+            start = dt.datetime(2026, 12, day, hour, 0, tzinfo=dt.UTC)
+            book_at(coach, session_type, start, name=f"S{day}-{hour}", enforce_availability=False)
+
+    book_day(berlin_coach, 1, range(9, 16))  # 7 today: more than the dashboard lists
+    staff_client.get(TODAY)
+    few = (queries(TODAY), queries(reverse("admin:index")))
+    book_day(new_york_coach, 1, range(14, 21))  # 7 more today
+    book_day(berlin_coach, 2, range(8, 16))  # 8 more pending
+
+    assert len(staff_client.get(TODAY).context["rows"]) == 14
+    assert (queries(TODAY), queries(reverse("admin:index"))) == few
