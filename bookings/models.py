@@ -7,6 +7,7 @@ facts about one row.
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -15,6 +16,13 @@ from django.utils import timezone
 from scheduling.fields import PhoneNumberField
 from scheduling.models import Brand, EventType, Instructor
 from scheduling.validators import validate_currency, validate_timezone_name
+
+
+def _zone_or_utc(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 class BookingStatus(models.TextChoices):
@@ -80,7 +88,10 @@ class Booking(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.attendee_name}, {self.start_at:%Y-%m-%d %H:%M} UTC"
+        """``Ada Lovelace, 2026-12-02 11:00 Europe/Berlin``: the instructor's local time, as staff think of it."""
+        local = self.start_at.astimezone(_zone_or_utc(self.instructor_timezone)) if self.start_at else None
+        when = f"{local:%Y-%m-%d %H:%M} {self.instructor_timezone or 'UTC'}" if local else "unscheduled"
+        return f"{self.attendee_name}, {when}"
 
     @property
     def is_active(self) -> bool:

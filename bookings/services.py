@@ -327,6 +327,67 @@ def payment_record(
     return payment, []
 
 
+def payment_refundable_amount(booking: Booking) -> Decimal:
+    """What was paid for ``booking`` and not refunded yet (successful payments minus refunds)."""
+    total = Decimal("0")
+    for status, amount in booking.payments.values_list("status", "amount"):
+        if status == Payment.Status.SUCCEEDED:
+            total += amount
+        elif status == Payment.Status.REFUNDED:
+            total -= amount
+    return max(total, Decimal("0"))
+
+
+@transaction.atomic
+def payment_refund(
+    *,
+    booking: Booking,
+    amount: Decimal | None = None,
+    provider: str = "",
+    reference: str = "",
+    note: str = "",
+) -> Payment:
+    """Record that the payment of a cancelled, paid booking was refunded.
+
+    Staff refund at the payment provider (nothing here talks to one) and
+    record it here: a ``Payment`` row with status ``refunded`` for ``amount``
+    (default: everything paid and not refunded yet, in the currency of the
+    last successful payment) and the booking's ``payment_status`` becomes
+    ``refunded``. Only a cancelled booking can be refunded (a session still to
+    be given is cancelled first, which tells the student), and only once.
+
+    No event is emitted: the event bus carries the events the product
+    defines, and a refund is not one of them (no message or webhook follows
+    it). The row and the booking's ``payment_status`` are the record.
+    """
+    booking = _lock_booking(booking)
+    if booking.status != BookingStatus.CANCELLED:
+        raise InvalidTransition(f"A {booking.status} booking cannot be refunded: cancel it first.")
+    if booking.payment_status != PaymentStatus.PAID:
+        raise InvalidTransition(f"Only a paid booking can be refunded; this one is {booking.payment_status}.")
+    refundable = payment_refundable_amount(booking)
+    paid = booking.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-created_at", "-id").first()
+    if paid is None or refundable <= 0:
+        raise InvalidTransition("No successful payment of this booking is left to refund.")
+    amount = refundable if amount is None else amount
+    if amount <= 0 or amount > refundable:
+        raise ValidationError({"amount": f"The refund must be more than 0 and at most {refundable} {paid.currency}."})
+    payment = Payment(
+        booking=booking,
+        amount=amount,
+        currency=paid.currency,
+        status=Payment.Status.REFUNDED,
+        provider=provider or paid.provider,
+        reference=reference,
+        raw_payload={"note": note} if note else {},
+    )
+    payment.full_clean(exclude=["booking"])
+    payment.save()
+    booking.payment_status = PaymentStatus.REFUNDED
+    booking.save(update_fields=["payment_status", "updated_at"])
+    return payment
+
+
 def _check_payment_covers_price(event_type: EventType, payment: dict[str, Any]) -> None:
     """A successful payment confirms a priced session only if it pays its price, in its currency."""
     if not event_type.is_paid or payment.get("status") != Payment.Status.SUCCEEDED:

@@ -162,16 +162,19 @@ def _state_from(payload: dict[str, Any], *, sequence: int, booking: Booking) -> 
     )
 
 
-def booking_state(notification: Notification) -> BookingState:
+def booking_state(notification: Notification, *, with_sequence: bool = True) -> BookingState:
     """What ``notification`` says about its booking: its event's payload, else its stored snapshot.
 
     A notification without an event whose snapshot is not stored yet (it has
     not been attempted; the send step stores it first) shows the booking now.
+    ``with_sequence=False`` leaves the iCalendar SEQUENCE at 0 instead of
+    counting the booking's reschedules (a query), for texts that never show it.
     """
     booking = notification.booking
     if notification.event_id:
         event = notification.event
-        return _state_from(event.payload, sequence=_sequence_at(event), booking=booking)
+        sequence = _sequence_at(event) if with_sequence else 0
+        return _state_from(event.payload, sequence=sequence, booking=booking)
     snapshot = notification.booking_snapshot or booking_snapshot(booking)
     return _state_from(snapshot, sequence=int(snapshot.get("sequence", booking.sequence)), booking=booking)
 
@@ -252,6 +255,21 @@ def render_text_message(notification: Notification) -> RenderedMessage:
     context = _context(notification, booking_state(notification))
     text = render_to_string(f"notifications/sms/{notification.kind}.txt", context)
     return RenderedMessage(subject="", text=_tidy_text(text).strip(), html="")
+
+
+def subject_line(notification: Notification) -> str:
+    """The message in one line, for the back office's lists: an email's subject, a text message's words.
+
+    Rendered from the same templates and the same booking state as the
+    message itself (its event's payload or its snapshot), so staff read what
+    the recipient got; the iCalendar SEQUENCE is left out (only the
+    attachment shows it), so listing messages costs no query per row.
+    """
+    context = _context(notification, booking_state(notification, with_sequence=False))
+    if notification.channel == Channel.EMAIL:
+        template = select_template(_templates(notification.kind, notification.audience, "_subject.txt"))
+        return _one_line(template.render(context))
+    return _one_line(render_to_string(f"notifications/sms/{notification.kind}.txt", context))
 
 
 def render(notification: Notification) -> RenderedMessage:

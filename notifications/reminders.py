@@ -38,6 +38,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from booking_project.refusals import Refusal
 from bookings.models import Booking, BookingStatus
 
 from .backends import channel_unavailable_reason
@@ -223,6 +224,38 @@ def reminder_schedule_warnings(booking: Booking, reminders: Iterable[BookingRemi
             if unavailable:
                 warnings.append(f"{channel} reminders cannot be sent at the moment: {unavailable}.")
     return warnings
+
+
+def reminder_send_again(*, reminder: BookingReminder) -> Notification:
+    """Send a reminder now, from the back office (the reminder list's "Send again").
+
+    A reminder that was handed to the outbox is resent like any message
+    (``notification_resend``: a new row, the old one keeps its history).
+    One that was not (still scheduled, skipped or cancelled) is sent now as
+    a new reminder message with the same lead time; the reminder row itself
+    is left as it is, so a scheduled one still goes out at its time too (staff
+    asked for an extra one). A phone channel without an attendee phone is
+    refused. The send step still skips a reminder of a booking that is not
+    confirmed, with the reason, as for every reminder.
+    """
+    from .services import notification_queue, notification_resend
+
+    notification = Notification.objects.filter(reminder=reminder).first()
+    if notification is not None:
+        return notification_resend(notification=notification)
+    booking = reminder.booking
+    recipient = _recipient(booking, reminder.channel)
+    if not recipient:
+        raise Refusal(f"The booking has no attendee phone number: the {reminder.channel} reminder cannot be sent.")
+    with transaction.atomic():
+        return notification_queue(
+            booking=booking,
+            kind=Notification.Kind.REMINDER,
+            channel=reminder.channel,
+            recipient=recipient,
+            audience=Notification.Audience.ATTENDEE,
+            minutes_before=reminder.minutes_before,
+        )
 
 
 # --- processing -----------------------------------------------------------------------

@@ -140,13 +140,11 @@ class WeeklyAvailability(models.Model):
     def clean(self) -> None:
         """Refuse an empty range, and one overlapping the stored ranges of its weekday.
 
-        Forms that save several rows at once (the admin inline) set
-        ``overlap_checked_elsewhere`` and compare the final rows themselves.
+        For a row saved on its own; ``availability_replace``, which replaces a
+        whole week at once, compares the new rows with each other instead.
         """
         if self.start_time and self.end_time and self.start_time >= self.end_time:
             raise ValidationError({"end_time": "The end must be after the start."})
-        if getattr(self, "overlap_checked_elsewhere", False):
-            return
         if self.assignment_id and self.start_time and self.end_time and self.weekday is not None:
             siblings = WeeklyAvailability.objects.filter(
                 assignment_id=self.assignment_id, weekday=self.weekday

@@ -67,3 +67,66 @@ def booking_body(instructor, session_type):
         return {k: v for k, v in body.items() if v is not None}
 
     return build
+
+
+# --- the back office (admin pages of bookings) ---------------------------------------------------------
+# NOW is 09:00 in Berlin. An instructor of ``brand`` works 09:00-17:00 Berlin time every day; one of
+# ``other_brand`` likewise, with a booking a brand-A staff user must never see.
+
+BERLIN = "Europe/Berlin"
+BERLIN_SLOT = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)  # Wednesday 11:00 in Berlin
+
+
+@pytest.fixture
+def berlin_coach(brand):
+    assignment = AssignmentFactory(
+        brand=brand, timezone=BERLIN, buffer_minutes=0, instructor__name="Clara Berg", cancellation_cutoff_hours=24
+    )
+    available_every_day(assignment)
+    return assignment
+
+
+@pytest.fixture
+def staff_client(frozen, brand, berlin_coach, other_world):
+    """A logged-in staff user of ``brand`` only."""
+    from django.test import Client
+
+    from scheduling.services import staff_user_create
+
+    client = Client()
+    client.force_login(staff_user_create(username="alice", password="pw", brands=[brand]))
+    return client
+
+
+@pytest.fixture
+def other_world(frozen, other_brand):
+    """``other_brand``'s instructor, session type and a booking today at 13:00 Berlin time."""
+    from bookings.services import booking_create
+
+    assignment = AssignmentFactory(brand=other_brand, timezone=BERLIN, buffer_minutes=0, instructor__name="Oscar Other")
+    available_every_day(assignment)
+    event_type = EventTypeFactory(brand=other_brand, name="Globex deep dive", duration_minutes=60)
+    booking = booking_create(
+        brand=other_brand,
+        instructor=assignment.instructor,
+        event_type=event_type,
+        start_at=dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC),
+        attendee_name="Grace Hidden",
+        attendee_email="grace@globex.example",
+    ).booking
+    return {"assignment": assignment, "event_type": event_type, "booking": booking}
+
+
+def book_at(assignment, event_type, start, *, name="Ada Student", **fields):
+    """A booking through the booking service (as every door makes them)."""
+    from bookings.services import booking_create
+
+    return booking_create(
+        brand=assignment.brand,
+        instructor=assignment.instructor,
+        event_type=event_type,
+        start_at=start,
+        attendee_name=name,
+        attendee_email=fields.pop("attendee_email", f"{name.split()[0].lower()}@example.com"),
+        **fields,
+    ).booking

@@ -169,7 +169,7 @@ def test_staff_see_only_their_brands_reminders(staff_client, world):
     assert {reminder.booking.brand_id for reminder in response.context["cl"].result_list} == {world["acme"].pk}
 
 
-# --- the booking's page shows its reminders and notifications (SPEC: admin inlines) ------------
+# --- the booking's page shows its reminders and notifications (as inlines) ------------
 
 BOOKING_CHANGE = "admin:bookings_booking_change"
 
@@ -249,3 +249,147 @@ def test_a_booking_without_reminders_or_notifications_still_opens(superuser_clie
     inlines = inlines_by_model(response)
     assert len(list(inlines[BookingReminder])) == 0
     assert len(list(inlines[Notification])) == 0
+
+
+# --- what the log and the reminder queue show: attendee, session in local time, subject, status -----------
+
+REMINDERS = "admin:notifications_bookingreminder_changelist"
+
+
+def test_the_log_shows_attendee_local_session_time_and_subject(superuser_client, world):
+    response = superuser_client.get(reverse(CHANGELIST), {"q": "ada@acme.test"})
+
+    content = response.content.decode()
+    assert "Ada Student" in content
+    assert "Wed 2 Dec, 11:00" in content  # the session, 10:00 UTC, in Berlin
+    assert "Europe/Berlin" in content and "2026-12-02 10:00 UTC" in content  # zone named, UTC on hover
+    assert "Booking request received:" in content  # the confirmation email's subject
+
+
+def test_the_notification_page_shows_its_subject_and_local_times(superuser_client, world):
+    row = Notification.objects.get(recipient="bob@globex.test")
+
+    content = superuser_client.get(reverse("admin:notifications_notification_change", args=[row.pk])).content.decode()
+
+    assert "Booking request received:" in content
+    assert "Tue 1 Dec 2026, 09:00" in content  # created at NOW, 08:00 UTC, in Berlin
+
+
+def test_the_reminder_queue_shows_attendee_time_and_what_it_will_say(superuser_client, world):
+    response = superuser_client.get(reverse(REMINDERS), {"q": "ada@acme.test"})
+
+    content = response.content.decode()
+    assert "Ada Student" in content
+    assert "Tue 1 Dec, 11:00" in content  # due 24 hours before, Berlin time
+    assert "Reminder: " in content and "in 24 hours" in content
+
+
+def test_the_log_lists_many_rows_with_as_many_queries_as_few(superuser_client, world):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = superuser_client.get(reverse(CHANGELIST))
+        assert response.status_code == 200
+        return len(captured)
+
+    superuser_client.get(reverse(CHANGELIST))
+    few = queries()
+    for row in list(Notification.objects.all()):
+        for _ in range(4):
+            services.notification_resend(notification=row)
+    assert Notification.objects.count() == 20
+    assert queries() == few
+
+
+def test_the_reminder_queue_lists_many_rows_with_as_many_queries_as_few(superuser_client, world):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = superuser_client.get(reverse(REMINDERS))
+        assert response.status_code == 200
+        return len(captured)
+
+    superuser_client.get(reverse(REMINDERS))
+    few = queries()
+    booking = world["acme_booking"]
+    for minutes in (60, 120, 180, 240):
+        BookingReminder.objects.create(
+            booking=booking, channel="email", minutes_before=minutes, remind_at=booking.start_at
+        )
+    assert queries() == few
+
+
+def test_send_a_scheduled_reminder_again_now(superuser_client, world, django_capture_on_commit_callbacks):
+    reminder = BookingReminder.objects.get(booking=world["globex_booking"])
+    backends.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = superuser_client.post(
+            reverse(REMINDERS), {"action": "send_again", "_selected_action": [reminder.pk]}, follow=True
+        )
+
+    assert "Queued 1 reminder to send now." in [str(m) for m in response.context["messages"]]
+    (sent,) = Notification.objects.filter(booking=world["globex_booking"], kind="reminder")
+    assert (sent.minutes_before, sent.reminder_id) == (1440, None)
+    reminder.refresh_from_db()
+    assert reminder.status == "scheduled"  # still goes out at its own time
+    backends.outbox.clear()
+
+
+def test_send_again_a_reminder_already_handed_over_resends_its_message(superuser_client, world):
+    reminder = BookingReminder.objects.get(booking=world["acme_booking"])
+    first = services.notification_queue(
+        booking=reminder.booking,
+        kind="reminder",
+        channel="email",
+        recipient="ada@acme.test",
+        reminder=reminder,
+    )
+
+    superuser_client.post(reverse(REMINDERS), {"action": "send_again", "_selected_action": [reminder.pk]})
+
+    copies = Notification.objects.filter(kind="reminder", booking=reminder.booking).exclude(pk=first.pk)
+    assert [(copy.minutes_before, copy.reminder_id) for copy in copies] == [(1440, None)]
+
+
+def test_a_phone_reminder_without_a_phone_is_refused_and_queues_nothing(superuser_client, world):
+    booking = world["acme_booking"]
+    booking.attendee_phone = ""
+    booking.save()
+    reminder = BookingReminder.objects.create(
+        booking=booking, channel="sms", minutes_before=60, remind_at=booking.start_at, status="skipped"
+    )
+
+    response = superuser_client.post(
+        reverse(REMINDERS), {"action": "send_again", "_selected_action": [reminder.pk]}, follow=True
+    )
+
+    assert any("no attendee phone number" in str(m) for m in response.context["messages"])
+    assert not Notification.objects.filter(kind="reminder").exists()
+
+
+def test_staff_send_again_reaches_only_their_brands_reminders(staff_client, world):
+    theirs = BookingReminder.objects.get(booking=world["globex_booking"])
+
+    staff_client.post(reverse(REMINDERS), {"action": "send_again", "_selected_action": [theirs.pk]})
+
+    assert not Notification.objects.filter(kind="reminder").exists()
+    detail = staff_client.get(reverse("admin:notifications_bookingreminder_change", args=[theirs.pk]))
+    assert detail.status_code == 302
+
+
+# --- the dashboard -------------------------------------------------------------------------------------
+
+
+def test_the_dashboard_counts_failed_messages_of_the_users_brands(staff_client, superuser_client, world):
+    globex_row = Notification.objects.filter(booking=world["globex_booking"]).first()
+    globex_row.status, globex_row.last_error = "failed", "Twilio 21211: invalid number"
+    globex_row.save()
+
+    def panel(client):
+        panels = client.get(reverse("admin:index")).context["dashboard_panels"]
+        (failed,) = [p for p in panels if p.title == "Failed messages"]
+        return failed
+
+    staff_panel, all_panel = panel(staff_client), panel(superuser_client)
+    assert staff_panel.count == 1 and all_panel.count == 2
+    assert ["bad address" in row.note for row in staff_panel.rows] == [True]
+    assert "invalid number" not in staff_client.get(reverse("admin:index")).content.decode()

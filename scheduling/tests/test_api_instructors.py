@@ -1,9 +1,14 @@
 """Instructors API: /api/instructors (CRUD) and /api/bookings/instructors (list)."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
-from scheduling.models import Instructor, InstructorBrand
+from booking_project.api.authentication import KEY_USE_QUERIES
+from scheduling.models import ApiKey, Instructor, InstructorBrand
+from scheduling.services import api_key_create, api_key_revoke
 from scheduling.tests.factories import (
     AssignmentFactory,
     DateOverrideFactory,
@@ -93,7 +98,8 @@ def test_list_filters_by_slug(api, brand, instructor):
 def test_list_query_count_is_flat(path, api, brand, django_assert_max_num_queries):
     for _ in range(2):
         AssignmentFactory(brand=brand)
-    with django_assert_max_num_queries(3):
+    # The key's first request also stamps its last use (once a minute).
+    with django_assert_max_num_queries(3 + KEY_USE_QUERIES):
         assert api.get(path).json()["count"] == 2
 
     for _ in range(18):
@@ -419,3 +425,31 @@ def test_instructors_only_in_another_brand_never_leak_into_the_list(api, brand, 
     InstructorFactory()  # assigned nowhere
 
     assert api.get("/api/instructors").json()["count"] == 0
+
+
+def test_a_request_stamps_its_keys_last_use_once_a_minute(brand):
+    api_key, key = api_key_create(brand=brand)
+    other_key, _ = api_key_create(brand=brand)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    start = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
+
+    with time_machine.travel(start, tick=False):
+        assert client.get("/api/instructors").status_code == 200
+    with time_machine.travel(start + dt.timedelta(seconds=30), tick=False):
+        assert client.get("/api/instructors").status_code == 200
+    assert ApiKey.objects.get(pk=api_key.pk).last_used_at == start
+    with time_machine.travel(start + dt.timedelta(minutes=2), tick=False):
+        assert client.get("/api/instructors").status_code == 200
+    assert ApiKey.objects.get(pk=api_key.pk).last_used_at == start + dt.timedelta(minutes=2)
+    assert ApiKey.objects.get(pk=other_key.pk).last_used_at is None
+
+
+def test_a_refused_key_is_not_stamped(brand):
+    api_key, key = api_key_create(brand=brand)
+    api_key_revoke(api_key=api_key)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    assert client.get("/api/instructors").status_code == 401
+    assert ApiKey.objects.get(pk=api_key.pk).last_used_at is None
