@@ -5,7 +5,7 @@ so every ``@admin.register`` lands here. Two things differ from the stock one:
 
 - **The dashboard.** Apps add panels with :func:`dashboard_panel` (bookings:
   today's sessions and pending confirmations; notifications: failed
-  messages; webhooks can add failing subscriptions the same way). The project
+  messages; webhooks: failing subscriptions). The project
   knows no app; each panel reads only what its app owns, through that app's
   brand-scoped admin, so brand staff see their brands' numbers only.
 - **Grouping.** The apps staff run the business with come first, in the
@@ -46,6 +46,19 @@ class DashboardPanel:
     """Shown in warning colours when ``count`` is not zero (failures, things waiting for staff)."""
     links: list[tuple[str, str]] = field(default_factory=list)
     """Further ``(text, url)`` links under the panel."""
+
+
+class ReadOnlyAdminMixin:
+    """Rows only the services and workers write (logs, attempts): viewable, never added, edited or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 def first_and_count(queryset, limit: int) -> tuple[list, int]:

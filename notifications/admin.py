@@ -23,7 +23,13 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from booking_project.admin_scoping import BrandListFilter, BrandScopedAdmin
-from booking_project.admin_site import DashboardPanel, DashboardRow, dashboard_panel, first_and_count
+from booking_project.admin_site import (
+    DashboardPanel,
+    DashboardRow,
+    ReadOnlyAdminMixin,
+    dashboard_panel,
+    first_and_count,
+)
 from booking_project.admin_times import local_time
 from booking_project.refusals import Refusal
 from bookings.admin import BookingAdmin
@@ -35,19 +41,6 @@ from .services import notification_resend
 
 # What the lists read besides the row: the booking (attendee, time, zone) and what its subject is rendered from.
 MESSAGE_RELATED = ("booking__brand", "booking__instructor", "booking__event_type", "event")
-
-
-class ReadOnlyAdminMixin:
-    """Rows written by the services only: viewable, never added, edited or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _booking_link(booking) -> str:

@@ -14,13 +14,20 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Subquery
+from django.db.models import F, Q, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from booking_project.admin_scoping import BrandListFilter, BrandScopedAdmin
+from booking_project.admin_site import (
+    DashboardPanel,
+    DashboardRow,
+    ReadOnlyAdminMixin,
+    dashboard_panel,
+    first_and_count,
+)
 from booking_project.refusals import Refusal
 from bookings.signals import EVENT_NAMES
 
@@ -28,19 +35,6 @@ from . import services
 from .models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 RECENT_DELIVERIES = 20
-
-
-class ReadOnlyAdminMixin:
-    """Rows written by the delivery workers only: viewable, never added, edited or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _count(count: int, singular: str, plural: str) -> str:
@@ -311,3 +305,48 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, BrandScopedAdmin, admin.ModelAdmi
             self.message_user(
                 request, f"Queued {_count(queued, 'delivery', 'deliveries')} to send again.", messages.SUCCESS
             )
+
+
+# --- the dashboard on the admin index ------------------------------------------------------------
+
+FAILING_ROWS = 5
+
+
+def _health_note(subscription: WebhookSubscription) -> str:
+    if not subscription.is_active:
+        return f"disabled: {Truncator(subscription.disabled_reason).chars(60)}"
+    if subscription.consecutive_failures:
+        failures = _count(subscription.consecutive_failures, "delivery", "deliveries")
+        return f"{failures} in a row gave up after every attempt"
+    return "the latest attempt failed; retrying"
+
+
+@dashboard_panel(order=40)
+def failing_subscriptions_panel(request) -> DashboardPanel | None:
+    """Subscriptions whose receiver is failing or that were disabled: deliveries are not arriving there."""
+    subscription_admin = admin.site.get_model_admin(WebhookSubscription)
+    if not subscription_admin.has_view_permission(request):
+        return None
+    failing = subscription_admin.get_queryset(request).filter(
+        Q(is_active=False, disabled_at__isnull=False)  # disabled (410, sustained failure, or by hand)
+        | Q(consecutive_failures__gt=0)  # deliveries gave up since the last success
+        | Q(last_failure_at__isnull=False, last_success_at__isnull=True)  # never delivered, failing
+        | Q(last_failure_at__gte=F("last_success_at"))  # the latest attempt failed (or failed as well)
+    )
+    first, count = first_and_count(failing.order_by("is_active", "-last_failure_at", "-id"), FAILING_ROWS)
+    return DashboardPanel(
+        title="Failing webhook subscriptions",
+        count=count,
+        url=reverse("admin:webhooks_webhooksubscription_changelist"),
+        link_text="See their deliveries, redeliver or re-enable",
+        rows=[
+            DashboardRow(
+                text=subscription.url,
+                url=reverse("admin:webhooks_webhooksubscription_change", args=[subscription.pk]),
+                note=_health_note(subscription),
+            )
+            for subscription in first
+        ],
+        empty_text="Every subscription is receiving its events.",
+        alert=True,
+    )

@@ -212,3 +212,34 @@ def test_changelist_queries_do_not_grow_with_rows(
         with django_assert_max_num_queries(12):
             response = client.get(reverse(name))
         assert len(listed(response)) >= 30
+
+
+def test_the_dashboard_lists_failing_subscriptions_of_the_users_brands(staff_client, admin_client, world):
+    subscription_update(subscription=world["theirs"], is_active=False, reason="Disabled by hand.")
+
+    def panel(client):
+        (failing,) = [
+            p for p in client.get(reverse("admin:index")).context["dashboard_panels"] if "webhook" in p.title.lower()
+        ]
+        return failing
+
+    staff_panel, all_panel = panel(staff_client), panel(admin_client)
+
+    assert staff_panel.count == 1  # ours: its latest attempt failed (503); theirs is another brand's
+    assert [row.note for row in staff_panel.rows] == ["the latest attempt failed; retrying"]
+    assert all_panel.count == 2
+    assert "Disabled by hand." not in staff_client.get(reverse("admin:index")).content.decode()
+
+
+def test_a_healthy_subscription_is_not_on_the_dashboard(
+    staff_client, world, frozen, django_capture_on_commit_callbacks
+):
+    frozen.shift(60)
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription_ping(subscription=world["ours"])  # a minute later, a success after the failure
+
+    (failing,) = [
+        p for p in staff_client.get(reverse("admin:index")).context["dashboard_panels"] if "webhook" in p.title.lower()
+    ]
+
+    assert failing.count == 0
