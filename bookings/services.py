@@ -240,6 +240,22 @@ def request_fingerprint(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _first_result(*, brand: Brand, idempotency_key: str | None, fingerprint: str) -> IdempotencyRecord | None:
+    """The stored first result of this ``Idempotency-Key``, if any; the key with another body is refused.
+
+    Called under the instructor lock, so a concurrent duplicate waits for the
+    first request and then finds its result.
+    """
+    if not idempotency_key:
+        return None
+    record = (
+        IdempotencyRecord.objects.select_related("booking__series").filter(brand=brand, key=idempotency_key).first()
+    )
+    if record is not None and record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
+    return record
+
+
 # --- create -----------------------------------------------------------------------
 
 
@@ -334,14 +350,9 @@ def booking_create(
     )
     with _calendar_write(), transaction.atomic():
         _lock_instructor(instructor.id)
-        if idempotency_key:
-            record = (
-                IdempotencyRecord.objects.select_related("booking").filter(brand=brand, key=idempotency_key).first()
-            )
-            if record is not None:
-                if record.fingerprint != fingerprint:
-                    raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
-                return BookingResult(booking=record.booking, warnings=record.warnings, replayed=True)
+        record = _first_result(brand=brand, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        if record is not None:
+            return BookingResult(booking=record.booking, warnings=record.warnings, replayed=True)
         _check_slot(
             assignment=assignment,
             event_type=event_type,
@@ -679,14 +690,9 @@ def booking_series_create(
     )
     with _calendar_write(), transaction.atomic():
         _lock_instructor(instructor.id)
-        if idempotency_key:
-            record = (
-                IdempotencyRecord.objects.select_related("booking__series").filter(brand=brand, key=idempotency_key)
-            ).first()
-            if record is not None:
-                if record.fingerprint != fingerprint:
-                    raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
-                return _series_replay(record)
+        record = _first_result(brand=brand, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        if record is not None:
+            return _series_replay(record)
         reasons = instructor_series_refusals(
             assignment=assignment,
             starts=starts,
@@ -738,7 +744,7 @@ def booking_series_cancel(
     :func:`booking_cancel` (its event, its emails, its reminders stopped), so a
     student is bound by the cutoff of every occurrence cancelled: one inside
     its cutoff refuses the whole request and nothing changes. The rows are
-    locked in time order, the order every caller takes them.
+    locked in time order, so two such requests on one series never deadlock.
     """
     if from_booking.series_id != series.id:
         raise ValidationError({"from": "This booking is not an occurrence of the series."})

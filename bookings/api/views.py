@@ -439,8 +439,9 @@ class AvailabilityView(AvailabilityScheduleView):
         description=(
             "Slots starting on the requested days (in the student's timezone), sorted, never overlapping an "
             "active booking of the instructor in any brand (widened by the buffer), the past, the minimum "
-            "notice or the advance window. `start_at`/`end_at` are UTC; `student_*` carry the student's offset. "
-            "Any key of the brand."
+            "notice or the advance window, and none on a local day or ISO week that has reached the "
+            "assignment's `max_bookings_per_day` / `max_bookings_per_week`. `start_at`/`end_at` are UTC; "
+            "`student_*` carry the student's offset. Any key of the brand."
         ),
         parameters=AVAILABILITY_PARAMETERS,
         responses=AvailabilitySerializer,

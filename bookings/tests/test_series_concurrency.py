@@ -9,16 +9,14 @@ not all-or-nothing, or that checks only some occurrences, would book them.
 
 import datetime as dt
 import itertools
-import threading
 import uuid
 
 import pytest
-import time_machine
-from django.db import connection
 from rest_framework.test import APIClient
 
 from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries, Event
-from bookings.tests.conftest import NOW, SLOT, iso
+from bookings.tests.conftest import SLOT, iso
+from bookings.tests.test_concurrency import race
 from scheduling.services import api_key_create
 from scheduling.tests.factories import AssignmentFactory, BrandFactory, EventTypeFactory, available_every_day
 
@@ -29,7 +27,7 @@ SHARED = SLOT + 6 * WEEK  # Wednesday 13 January 2027, 10:00 UTC
 
 
 def series_through_the_shared_week(limit: int) -> list[tuple[int, int, int]]:
-    """``(interval, start, count)`` of distinct series that all contain :data:`SHARED`, within the window.
+    """``(interval, before, count)`` of distinct series that all contain :data:`SHARED`, within the window.
 
     The shared occurrence is the ``before``-th of each (0-based); every series
     lies between ``SLOT`` and ``SLOT + 12`` weeks, inside the 90-day window.
@@ -46,30 +44,6 @@ def series_through_the_shared_week(limit: int) -> list[tuple[int, int, int]]:
     chosen += by_interval[1][: limit - len(chosen)]
     assert len(chosen) == limit
     return chosen
-
-
-def race(requests):
-    """Run the callables at the same instant from separate threads; return their responses."""
-    barrier = threading.Barrier(len(requests))
-    responses = []
-    lock = threading.Lock()
-
-    def run(request):
-        try:
-            barrier.wait()
-            response = request()
-            with lock:
-                responses.append(response)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(request,)) for request in requests]
-    with time_machine.travel(NOW, tick=True):
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=180)
-    return responses
 
 
 def test_fifty_series_overlapping_in_one_occurrence_one_wins_and_the_losers_book_nothing():
@@ -96,7 +70,7 @@ def test_fifty_series_overlapping_in_one_occurrence_one_wins_and_the_losers_book
         }
         return lambda: clients[number % 5].post("/api/bookings", body, format="json")
 
-    responses = race([make(number, *plan) for number, plan in enumerate(plans)])
+    responses = race([make(number, *plan) for number, plan in enumerate(plans)])  # each returns its response
 
     assert len(responses) == 50
     codes = sorted(response.status_code for response in responses)
