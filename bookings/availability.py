@@ -1,15 +1,19 @@
 """Free slots of an instructor: the bookings side assembles the slot engine's inputs.
 
 ``scheduling.slots`` is a pure engine; it learns about existing bookings only
-as plain ``(start, end)`` busy intervals handed over from here (CONVENTIONS:
-``bookings`` imports ``scheduling``, never the reverse). Whatever the window
-and the number of bookings, this costs three queries: the assignment's weekly
-ranges, its overrides inside the window, and the instructor's active bookings
-in every brand (the assignment itself is loaded by the caller).
+as plain values handed over from here (``bookings`` imports ``scheduling``,
+never the reverse): ``(start, end)`` busy intervals, and, when the assignment
+has booking limits, the number of its bookings per local date and ISO week.
+Whatever the window and the number of bookings, this costs three queries: the
+assignment's weekly ranges, its overrides inside the window, and the
+instructor's active bookings in every brand; a fourth, the brand's bookings
+over the whole ISO weeks the window touches, only when a limit is set (the
+assignment itself is loaded by the caller).
 
-The booking services call :func:`instructor_slot_refusal` so that a booking
-is accepted only if the same rules would have offered it as a slot, and a
-refusal says why.
+The booking services call :func:`instructor_slot_refusal` (one booking) and
+:func:`instructor_series_refusals` (every occurrence of a weekly series) so
+that a booking is accepted only if the same rules would have offered it as a
+slot, and a refusal says why.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ from django.utils import timezone as django_timezone
 
 from scheduling.models import InstructorBrand
 from scheduling.selectors import schedule_inputs
-from scheduling.slots import Slot, compute_slots, slot_refusal
+from scheduling.slots import Slot, compute_slots, count_bookings, slot_refusal
 
-from .selectors import busy_intervals
+from .selectors import active_booking_starts, busy_intervals
 
 
 def _local_dates(*, start: dt.datetime, end: dt.datetime, timezone: str) -> tuple[dt.date, dt.date]:
@@ -33,6 +37,32 @@ def _local_dates(*, start: dt.datetime, end: dt.datetime, timezone: str) -> tupl
         start.astimezone(zone).date() - dt.timedelta(days=1),
         end.astimezone(zone).date() + dt.timedelta(days=1),
     )
+
+
+def _limit_counts(
+    *, assignment: InstructorBrand, start: dt.datetime, end: dt.datetime, exclude_booking_id: int | None = None
+) -> dict[str, dict]:
+    """The engine's ``bookings_per_day`` / ``bookings_per_week`` for slots starting in ``[start, end]``.
+
+    Nothing (and no query) without a limit. A week's count needs all of its
+    bookings, so the brand's bookings are read over the whole ISO weeks (in the
+    instructor's timezone) that the slots can fall in, plus a day each side
+    for any UTC offset.
+    """
+    if assignment.max_bookings_per_day is None and assignment.max_bookings_per_week is None:
+        return {}
+    first_day, last_day = _local_dates(start=start, end=end, timezone=assignment.timezone)
+    first_monday = first_day - dt.timedelta(days=first_day.weekday())
+    last_sunday = last_day + dt.timedelta(days=6 - last_day.weekday())
+    starts = active_booking_starts(
+        instructor_id=assignment.instructor_id,
+        brand_id=assignment.brand_id,
+        start=dt.datetime.combine(first_monday - dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC),
+        end=dt.datetime.combine(last_sunday + dt.timedelta(days=2), dt.time(0), tzinfo=dt.UTC),
+        exclude_booking_id=exclude_booking_id,
+    )
+    per_day, per_week = count_bookings(starts, assignment.timezone)
+    return {"bookings_per_day": per_day, "bookings_per_week": per_week}
 
 
 def instructor_slots(
@@ -65,6 +95,9 @@ def instructor_slots(
             end=reach_end,
             exclude_booking_id=exclude_booking_id,
         ),
+        **_limit_counts(
+            assignment=assignment, start=window_start, end=window_end, exclude_booking_id=exclude_booking_id
+        ),
         now=now,
         session_minutes=session_minutes,
         interval_minutes=interval_minutes,
@@ -87,9 +120,10 @@ def instructor_slot_refusal(
     The same rules as :func:`instructor_slots` (availability, overrides, busy
     time of every brand widened by the buffer, notice, advance window, grid),
     answered by the engine's ``slot_refusal`` (its docstring gives the reasons
-    and their order). ``exclude_booking_id`` leaves out the booking being
-    rescheduled, so moving a booking by less than its length does not collide
-    with itself.
+    and their order), with the booking limits. ``exclude_booking_id`` leaves
+    out the booking being rescheduled, so moving a booking by less than its
+    length does not collide with itself, and moving it within a full day does
+    not count it twice.
     """
     now = now or django_timezone.now()
     buffer = dt.timedelta(minutes=assignment.buffer_minutes)
@@ -105,7 +139,65 @@ def instructor_slot_refusal(
             end=reach_end,
             exclude_booking_id=exclude_booking_id,
         ),
+        **_limit_counts(assignment=assignment, start=start, end=start, exclude_booking_id=exclude_booking_id),
         now=now,
         session_minutes=session_minutes,
         interval_minutes=interval_minutes,
     )
+
+
+def instructor_series_refusals(
+    *,
+    assignment: InstructorBrand,
+    starts: list[dt.datetime],
+    session_minutes: int,
+    interval_minutes: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[str | None]:
+    """Why each start of a series would not be booked (None where it would), in the order given.
+
+    The answer is the one the occurrences would get if they were booked one
+    after the other by separate requests: every start accepted is added to the
+    busy time and to the limits' counts before the next one is asked. (Weekly
+    occurrences are at least a week apart, while a buffer is at most a day and
+    each occurrence falls in its own local day and ISO week, so in practice one
+    occurrence never blocks another; the rule says what happens if it did.)
+
+    The schedule, the busy time and the counts are read once for the whole
+    span, so a series of 26 costs the same few queries as one booking.
+    """
+    if not starts:
+        return []
+    now = now or django_timezone.now()
+    session = dt.timedelta(minutes=session_minutes)
+    buffer = dt.timedelta(minutes=assignment.buffer_minutes)
+    reach_start = min(starts) - buffer
+    reach_end = max(starts) + session + buffer
+    from_date, to_date = _local_dates(start=reach_start, end=reach_end, timezone=assignment.timezone)
+    schedule = schedule_inputs(assignment=assignment, from_date=from_date, to_date=to_date)
+    busy = busy_intervals(instructor_id=assignment.instructor_id, start=reach_start, end=reach_end)
+    counts = _limit_counts(assignment=assignment, start=min(starts), end=max(starts))
+    reasons: list[str | None] = []
+    for start in starts:
+        near = [
+            (b_start, b_end) for b_start, b_end in busy if b_start < start + session + buffer and b_end > start - buffer
+        ]
+        reason = slot_refusal(
+            start=start,
+            **schedule,
+            busy=near,
+            **counts,
+            now=now,
+            session_minutes=session_minutes,
+            interval_minutes=interval_minutes,
+        )
+        reasons.append(reason)
+        if reason is None:
+            busy.append((start, start + session))
+            if counts:
+                day_counts, week_counts = count_bookings([start], assignment.timezone)
+                for day, number in day_counts.items():
+                    counts["bookings_per_day"][day] = counts["bookings_per_day"].get(day, 0) + number
+                for week, number in week_counts.items():
+                    counts["bookings_per_week"][week] = counts["bookings_per_week"].get(week, 0) + number
+    return reasons

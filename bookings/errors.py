@@ -7,6 +7,8 @@ admin show its ``message``.
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from typing import Any
 
 from booking_project.refusals import Refusal
@@ -14,6 +16,7 @@ from scheduling.slots import (
     BEYOND_WINDOW,
     BUFFER,
     IN_PAST,
+    LIMIT_REACHED,
     MINIMUM_NOTICE,
     OFF_GRID,
     OUTSIDE_AVAILABILITY,
@@ -30,9 +33,34 @@ class SlotUnavailable(BookingConflict):
 
     code = "slot_unavailable"
 
-    def __init__(self, reason: str, *, assignment: Any = None, message: str | None = None):
-        super().__init__(message or slot_refusal_message(reason, assignment), reason=reason)
+    def __init__(self, reason: str, *, assignment: Any = None, message: str | None = None, **details: Any):
+        super().__init__(message or slot_refusal_message(reason, assignment), reason=reason, **details)
         self.reason = reason
+
+
+class SeriesUnavailable(SlotUnavailable):
+    """Occurrences of a weekly series cannot be booked, so none was booked.
+
+    ``conflicts`` lists each refused occurrence as ``{"start_at", "reason"}``;
+    ``reason`` (the first conflict's) and the sentence describe the first one,
+    so a client that only knows single bookings still reads a sensible answer.
+    """
+
+    def __init__(
+        self, conflicts: list[dict[str, str]], *, count: int, assignment: Any = None, student_timezone: str = "UTC"
+    ):
+        first = conflicts[0]
+        when = dt.datetime.fromisoformat(first["start_at"]).astimezone(zoneinfo.ZoneInfo(student_timezone))
+        if len(conflicts) == count:
+            summary = f"None of the {count} weekly sessions can be booked."
+        else:
+            summary = f"{len(conflicts)} of the {count} weekly sessions cannot be booked, so none was booked."
+        message = (
+            f"{summary} The first of them, {when:%A} {when.day} {when:%B %Y} at {when:%H:%M} ({student_timezone}): "
+            f"{slot_refusal_message(first['reason'], assignment)}"
+        )
+        super().__init__(first["reason"], message=message, conflicts=conflicts)
+        self.conflicts = conflicts
 
 
 class InvalidTransition(BookingConflict):
@@ -83,6 +111,22 @@ def slot_refusal_message(reason: str, assignment: Any = None) -> str:
         return "The instructor is not available at this time. Please choose one of the times offered."
     if reason == OFF_GRID:
         return "Sessions start at set times. Please choose one of the times offered."
+    if reason == LIMIT_REACHED and assignment is not None:
+        per_day, per_week = assignment.max_bookings_per_day, assignment.max_bookings_per_week
+        limits = []
+        if per_day is not None:
+            limits.append(f"{per_day} session{'' if per_day == 1 else 's'} a day")
+        if per_week is not None:
+            limits.append(
+                f"{per_week} a week" if limits else f"{per_week} session{'' if per_week == 1 else 's'} a week"
+            )
+        if limits:
+            return (
+                f"The instructor takes at most {' and '.join(limits)} here, and that day or week is full. "
+                "Please choose another day."
+            )
+    if reason == LIMIT_REACHED:
+        return "The instructor's day or week is fully booked. Please choose another day."
     if reason == TAKEN:
         return "This time was just booked by someone else. Please choose another time."
     if reason == BUFFER and assignment is not None:

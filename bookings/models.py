@@ -52,8 +52,49 @@ class PaymentStatus(models.TextChoices):
     WAIVED = "waived"
 
 
+class BookingSeries(models.Model):
+    """A weekly series booked in one request; each occurrence is an ordinary :class:`Booking`.
+
+    The occurrences point here (``Booking.series``) and live their own lives:
+    each is confirmed, rescheduled or cancelled on its own. The row keeps what
+    was asked for (``count`` occurrences every ``interval_weeks`` weeks) and
+    which occurrences were left out because they could not be booked
+    (``skipped``), so a replayed request answers exactly as the first did.
+    """
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="booking_series")
+    instructor = models.ForeignKey(Instructor, on_delete=models.PROTECT, related_name="booking_series")
+    event_type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="booking_series")
+    frequency = models.CharField(max_length=16, choices=Frequency.choices, default=Frequency.WEEKLY)
+    interval_weeks = models.PositiveSmallIntegerField(default=1)
+    count = models.PositiveSmallIntegerField(help_text="Occurrences asked for, booked or skipped.")
+    skipped = models.JSONField(
+        default=list, blank=True, help_text='Occurrences left out: [{"start_at": "...Z", "reason": "taken"}].'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "booking series"
+
+    def __str__(self) -> str:
+        return f"{self.count} x every {self.interval_weeks} week(s), series {self.id}"
+
+
 class Booking(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    series = models.ForeignKey(
+        BookingSeries,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bookings",
+        help_text="The weekly series this booking is an occurrence of; empty for a single booking.",
+    )
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="bookings")
     instructor = models.ForeignKey(Instructor, on_delete=models.PROTECT, related_name="bookings")
     event_type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="bookings")
@@ -172,3 +213,18 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class CalendarFeed(models.Model):
+    """An instructor's secret iCalendar subscription: one per instructor, covering every brand.
+
+    ``token`` is the secret part of the feed's URL. Rotating it (the only
+    change) makes every earlier URL answer 404.
+    """
+
+    instructor = models.OneToOneField(Instructor, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the current token was issued.")
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.instructor}"

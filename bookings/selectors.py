@@ -42,3 +42,39 @@ def student_change_deadline(*, booking: Booking, assignment: InstructorBrand | N
         ).first()
     hours = assignment.cancellation_cutoff_hours if assignment else DEFAULT_CUTOFF_HOURS
     return booking.start_at - dt.timedelta(hours=hours)
+
+
+def active_booking_starts(
+    *, instructor_id: int, brand_id: int, start: dt.datetime, end: dt.datetime, exclude_booking_id: int | None = None
+) -> list[dt.datetime]:
+    """Start times of the instructor's active bookings in one brand starting in ``[start, end)``.
+
+    What the booking limits count: unlike busy time, a limit is per brand (an
+    instructor may take five sessions a day for one studio and three for
+    another). ``exclude_booking_id`` leaves out the booking being rescheduled.
+    One query, plain values.
+    """
+    bookings = Booking.objects.filter(
+        instructor_id=instructor_id,
+        brand_id=brand_id,
+        status__in=ACTIVE_STATUSES,
+        start_at__gte=start,
+        start_at__lt=end,
+    )
+    if exclude_booking_id is not None:
+        bookings = bookings.exclude(pk=exclude_booking_id)
+    return list(bookings.values_list("start_at", flat=True))
+
+
+def instructor_calendar_bookings(*, instructor_id: int, start: dt.datetime, end: dt.datetime) -> list[Booking]:
+    """The instructor's bookings in every brand that overlap ``[start, end)``, any status, by start.
+
+    One query (session type and brand joined). Cancelled ones are included on
+    purpose: the calendar feed leaves them out of its events but dates its
+    ``Last-Modified`` by them, since removing an event is a change too.
+    """
+    return list(
+        Booking.objects.filter(instructor_id=instructor_id, start_at__lt=end, end_at__gt=start)
+        .select_related("event_type", "brand")
+        .order_by("start_at", "id")
+    )

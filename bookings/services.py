@@ -1,5 +1,6 @@
-"""Every booking state change: create, confirm, cancel, reschedule, complete,
-no-show, payments, notes.
+"""Every booking state change: create (one booking or a weekly series),
+confirm, cancel (one booking or the rest of a series), reschedule, complete,
+no-show, payments, notes; and the instructor's calendar feed token.
 
 Each function is atomic and the only way its change happens: the API, the
 admin and the management commands all call these, and so must every new door. Each emits its
@@ -16,9 +17,12 @@ lock at BEGIN, which serialises all writers.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
+import secrets
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,12 +34,30 @@ from django.utils import timezone
 
 from booking_project.formats import utc_iso
 from scheduling.models import Brand, EventType, Instructor, InstructorBrand
-from scheduling.slots import TAKEN
+from scheduling.slots import TAKEN, weekly_occurrences
+from scheduling.validators import MAX_SERIES_INTERVAL_WEEKS, MAX_SERIES_OCCURRENCES, MIN_SERIES_OCCURRENCES
 
 from . import signals
-from .availability import instructor_slot_refusal
-from .errors import CutoffPassed, IdempotencyKeyReused, InvalidTransition, PaymentRequired, SlotUnavailable
-from .models import Booking, BookingStatus, Event, IdempotencyRecord, Payment, PaymentStatus
+from .availability import instructor_series_refusals, instructor_slot_refusal
+from .errors import (
+    CutoffPassed,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    PaymentRequired,
+    SeriesUnavailable,
+    SlotUnavailable,
+)
+from .models import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingSeries,
+    BookingStatus,
+    CalendarFeed,
+    Event,
+    IdempotencyRecord,
+    Payment,
+    PaymentStatus,
+)
 from .selectors import busy_intervals, student_change_deadline
 
 # Who asks for a change: students are bound by the cancellation cutoff; staff and API clients are not.
@@ -47,6 +69,17 @@ API = "api"
 @dataclass
 class BookingResult:
     booking: Booking
+    warnings: list[str] = field(default_factory=list)
+    replayed: bool = False
+
+
+@dataclass
+class SeriesResult:
+    """A booked weekly series: its occurrences in time order, and those left out (``skip_conflicts``)."""
+
+    series: BookingSeries
+    bookings: list[Booking]
+    skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     replayed: bool = False
 
@@ -71,6 +104,7 @@ def event_payload(booking: Booking, payment: Payment | None = None) -> dict[str,
         "payment_status": booking.payment_status,
         "student_timezone": booking.student_timezone,
         "instructor_timezone": booking.instructor_timezone,
+        "series_id": str(booking.series_id) if booking.series_id else None,
     }
     if payment is not None:
         payload.update(
@@ -200,7 +234,72 @@ def request_fingerprint(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _first_result(*, brand: Brand, idempotency_key: str | None, fingerprint: str) -> IdempotencyRecord | None:
+    """The stored first result of this ``Idempotency-Key``, if any; the key with another body is refused.
+
+    Called under the instructor lock, so a concurrent duplicate waits for the
+    first request and then finds its result.
+    """
+    if not idempotency_key:
+        return None
+    record = (
+        IdempotencyRecord.objects.select_related("booking__series").filter(brand=brand, key=idempotency_key).first()
+    )
+    if record is not None and record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
+    return record
+
+
 # --- create -----------------------------------------------------------------------
+
+
+def _bookable_assignment(*, brand: Brand, instructor: Instructor, event_type: EventType) -> InstructorBrand:
+    """The instructor's assignment to ``brand``, if ``event_type`` can be booked with them there."""
+    if event_type.brand_id != brand.id:
+        raise ValidationError({"event_type_id": "Unknown session type."})
+    if not event_type.is_active:
+        raise ValidationError({"event_type_id": "This session type is not bookable."})
+    assignment = (
+        InstructorBrand.objects.select_related("instructor", "brand").filter(instructor=instructor, brand=brand).first()
+    )
+    if assignment is None:
+        raise ValidationError({"instructor_id": "Unknown instructor."})
+    return assignment
+
+
+def _new_booking(
+    *,
+    brand: Brand,
+    instructor: Instructor,
+    assignment: InstructorBrand,
+    event_type: EventType,
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+    attendee_name: str,
+    attendee_email: str,
+    attendee_phone: str,
+    student_timezone: str,
+    notes: str,
+) -> Booking:
+    """An unsaved, validated booking (the attendee's fields are checked before anything is locked)."""
+    # A priced type is confirmed by its payment, so it starts pending even without a confirmation step.
+    needs_confirm = event_type.requires_confirmation or event_type.is_paid
+    booking = Booking(
+        brand=brand,
+        instructor=instructor,
+        event_type=event_type,
+        start_at=start_at.astimezone(dt.UTC),
+        end_at=end_at.astimezone(dt.UTC),
+        status=BookingStatus.PENDING if needs_confirm else BookingStatus.CONFIRMED,
+        attendee_name=attendee_name,
+        attendee_email=attendee_email,
+        attendee_phone=attendee_phone,
+        student_timezone=student_timezone,
+        instructor_timezone=assignment.timezone,
+        notes=notes,
+    )
+    booking.full_clean(exclude=["brand", "instructor", "event_type", "series"])
+    return booking
 
 
 def booking_create(
@@ -228,42 +327,26 @@ def booking_create(
     again instead of booking twice; the lookup happens under the instructor
     lock, so even concurrent duplicates see it.
     """
-    if event_type.brand_id != brand.id:
-        raise ValidationError({"event_type_id": "Unknown session type."})
-    if not event_type.is_active:
-        raise ValidationError({"event_type_id": "This session type is not bookable."})
-    assignment = InstructorBrand.objects.filter(instructor=instructor, brand=brand).first()
-    if assignment is None:
-        raise ValidationError({"instructor_id": "Unknown instructor."})
+    assignment = _bookable_assignment(brand=brand, instructor=instructor, event_type=event_type)
     end_at = _resolve_end(event_type=event_type, start_at=start_at, end_at=end_at)
-    # A priced type is confirmed by its payment, so it starts pending even without a confirmation step.
-    needs_confirm = event_type.requires_confirmation or event_type.is_paid
-    status = BookingStatus.PENDING if needs_confirm else BookingStatus.CONFIRMED
-    booking = Booking(
+    booking = _new_booking(
         brand=brand,
         instructor=instructor,
+        assignment=assignment,
         event_type=event_type,
-        start_at=start_at.astimezone(dt.UTC),
-        end_at=end_at.astimezone(dt.UTC),
-        status=status,
+        start_at=start_at,
+        end_at=end_at,
         attendee_name=attendee_name,
         attendee_email=attendee_email,
         attendee_phone=attendee_phone,
         student_timezone=student_timezone,
-        instructor_timezone=assignment.timezone,
         notes=notes,
     )
-    booking.full_clean(exclude=["brand", "instructor", "event_type"])
     with _calendar_write(), transaction.atomic():
         _lock_instructor(instructor.id)
-        if idempotency_key:
-            record = (
-                IdempotencyRecord.objects.select_related("booking").filter(brand=brand, key=idempotency_key).first()
-            )
-            if record is not None:
-                if record.fingerprint != fingerprint:
-                    raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
-                return BookingResult(booking=record.booking, warnings=record.warnings, replayed=True)
+        record = _first_result(brand=brand, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        if record is not None:
+            return BookingResult(booking=record.booking, warnings=record.warnings, replayed=True)
         _check_slot(
             assignment=assignment,
             event_type=event_type,
@@ -559,3 +642,186 @@ def booking_update(*, booking: Booking, changes: dict[str, Any], actor: str) -> 
         elif status == BookingStatus.NO_SHOW:
             result = booking_mark_no_show(booking=booking)
         return result
+
+
+# --- weekly series ------------------------------------------------------------------
+
+
+def _check_recurrence(*, event_type: EventType, frequency: str, count: int, interval_weeks: int) -> None:
+    """Refuse a recurrence the session type does not allow (400 on ``recurrence``)."""
+    if frequency != BookingSeries.Frequency.WEEKLY:
+        raise ValidationError({"recurrence": f"Unknown frequency '{frequency}': the only one is 'weekly'."})
+    if not MIN_SERIES_OCCURRENCES <= count <= MAX_SERIES_OCCURRENCES:
+        raise ValidationError(
+            {"recurrence": f"count must be {MIN_SERIES_OCCURRENCES} to {MAX_SERIES_OCCURRENCES} sessions."}
+        )
+    if not 1 <= interval_weeks <= MAX_SERIES_INTERVAL_WEEKS:
+        raise ValidationError({"recurrence": f"interval must be 1 to {MAX_SERIES_INTERVAL_WEEKS} weeks."})
+    if not event_type.allow_recurring:
+        raise ValidationError({"recurrence": "This session type cannot be booked as a weekly series."})
+    if count > event_type.max_occurrences:
+        raise ValidationError(
+            {"recurrence": f"This session type allows at most {event_type.max_occurrences} sessions in a series."}
+        )
+
+
+def _unique(messages: list[str]) -> list[str]:
+    """The warnings of a series once each: every occurrence says the same ("no phone number")."""
+    return list(dict.fromkeys(messages))
+
+
+def _series_replay(record: IdempotencyRecord) -> SeriesResult:
+    series = record.booking.series
+    if series is None:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
+    return SeriesResult(
+        series=series,
+        bookings=list(series.bookings.order_by("start_at", "id")),
+        skipped=series.skipped,
+        warnings=record.warnings,
+        replayed=True,
+    )
+
+
+def booking_series_create(
+    *,
+    brand: Brand,
+    instructor: Instructor,
+    event_type: EventType,
+    start_at: dt.datetime,
+    end_at: dt.datetime | None = None,
+    count: int,
+    interval_weeks: int = 1,
+    frequency: str = BookingSeries.Frequency.WEEKLY,
+    skip_conflicts: bool = False,
+    attendee_name: str,
+    attendee_email: str,
+    attendee_phone: str = "",
+    student_timezone: str = "UTC",
+    notes: str = "",
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> SeriesResult:
+    """Book a weekly series: ``count`` sessions, every ``interval_weeks`` weeks, at ``start_at``'s local time.
+
+    The local time is the instructor's (the assignment's timezone), so a
+    series at 18:00 stays at 18:00 across DST changes
+    (``scheduling.slots.weekly_occurrences``). Every occurrence is checked with
+    the rules of a single booking, as if booked one after the other
+    (``bookings.availability.instructor_series_refusals``), under one lock of
+    the instructor and in one transaction:
+
+    * by default all or nothing: any refused occurrence raises
+      :class:`~bookings.errors.SeriesUnavailable` listing every refused one,
+      and nothing is written;
+    * with ``skip_conflicts`` the free occurrences are booked and the refused
+      ones are returned (and kept on the series) as ``skipped``; if none is
+      free, it is refused all the same.
+
+    Each occurrence is an ordinary booking with ``series`` set, emitting its
+    own ``booking.created`` (whose payload carries ``series_id``), with its
+    own reminders. An ``idempotency_key`` replays the first result, as for a
+    single booking.
+    """
+    assignment = _bookable_assignment(brand=brand, instructor=instructor, event_type=event_type)
+    _check_recurrence(event_type=event_type, frequency=frequency, count=count, interval_weeks=interval_weeks)
+    end_at = _resolve_end(event_type=event_type, start_at=start_at, end_at=end_at)
+    template = _new_booking(
+        brand=brand,
+        instructor=instructor,
+        assignment=assignment,
+        event_type=event_type,
+        start_at=start_at,
+        end_at=end_at,
+        attendee_name=attendee_name,
+        attendee_email=attendee_email,
+        attendee_phone=attendee_phone,
+        student_timezone=student_timezone,
+        notes=notes,
+    )
+    duration = template.end_at - template.start_at
+    starts = weekly_occurrences(
+        start=template.start_at, timezone=assignment.timezone, count=count, interval_weeks=interval_weeks
+    )
+    with _calendar_write(), transaction.atomic():
+        _lock_instructor(instructor.id)
+        record = _first_result(brand=brand, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        if record is not None:
+            return _series_replay(record)
+        reasons = instructor_series_refusals(
+            assignment=assignment,
+            starts=starts,
+            session_minutes=duration // dt.timedelta(minutes=1),
+            interval_minutes=event_type.slot_interval_minutes,
+        )
+        conflicts = [
+            {"start_at": utc_iso(start), "reason": reason}
+            for start, reason in zip(starts, reasons, strict=True)
+            if reason is not None
+        ]
+        if conflicts and (not skip_conflicts or len(conflicts) == count):
+            raise SeriesUnavailable(conflicts, count=count, assignment=assignment, student_timezone=student_timezone)
+        series = BookingSeries.objects.create(
+            brand=brand,
+            instructor=instructor,
+            event_type=event_type,
+            frequency=frequency,
+            interval_weeks=interval_weeks,
+            count=count,
+            skipped=conflicts,
+        )
+        bookings: list[Booking] = []
+        warnings: list[str] = []
+        for start, reason in zip(starts, reasons, strict=True):
+            if reason is not None:
+                continue
+            booking = copy.copy(template)  # the validated attendee fields; each occurrence is its own booking
+            booking.uid = uuid.uuid4()
+            booking.series, booking.start_at, booking.end_at = series, start, start + duration
+            booking.save()
+            bookings.append(booking)
+            warnings += _emit("booking.created", booking)
+        warnings = _unique(warnings)
+        if idempotency_key:
+            IdempotencyRecord.objects.create(
+                brand=brand, key=idempotency_key, fingerprint=fingerprint, booking=bookings[0], warnings=warnings
+            )
+        return SeriesResult(series=series, bookings=bookings, skipped=conflicts, warnings=warnings)
+
+
+def booking_series_cancel(
+    *, series: BookingSeries, from_booking: Booking, actor: str, reason: str = ""
+) -> list[BookingResult]:
+    """Cancel ``from_booking`` and every later active occurrence of its series, in one transaction.
+
+    Earlier occurrences, and later ones already cancelled, completed or marked
+    no-show, stay as they are. Each cancellation is an ordinary
+    :func:`booking_cancel` (its event, its emails, its reminders stopped), so a
+    student is bound by the cutoff of every occurrence cancelled: one inside
+    its cutoff refuses the whole request and nothing changes. The rows are
+    locked in time order, so two such requests on one series never deadlock.
+    """
+    if from_booking.series_id != series.id:
+        raise ValidationError({"from": "This booking is not an occurrence of the series."})
+    with transaction.atomic():
+        occurrences = list(
+            Booking.objects.select_for_update()
+            .filter(series=series, start_at__gte=from_booking.start_at, status__in=ACTIVE_STATUSES)
+            .order_by("start_at", "id")
+        )
+        return [booking_cancel(booking=booking, actor=actor, reason=reason) for booking in occurrences]
+
+
+# --- the instructor's calendar feed ------------------------------------------------
+
+
+def calendar_feed_rotate(*, instructor: Instructor) -> CalendarFeed:
+    """Issue a new secret token for the instructor's calendar feed; every earlier URL stops working.
+
+    The first call creates the feed. 256 random bits, so the URL cannot be
+    guessed; the feed compares it in constant time.
+    """
+    feed, _ = CalendarFeed.objects.update_or_create(
+        instructor=instructor, defaults={"token": secrets.token_urlsafe(32), "created_at": timezone.now()}
+    )
+    return feed

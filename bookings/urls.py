@@ -1,6 +1,6 @@
 """Student pages at the site root (mounted last by ``booking_project.urls``).
 
-``/booking/<uid>/...`` comes first, and a brand slug never matches a reserved
+``/booking/<uid>/...`` and ``/feeds/...`` come first, and a brand slug never matches a reserved
 word (``scheduling.validators.RESERVED_BRAND_SLUGS``: admin, api, static,
 booking...), so a brand can never shadow a path of the site itself.
 """
@@ -10,6 +10,7 @@ from django.urls.converters import SlugConverter
 
 from scheduling.validators import RESERVED_BRAND_SLUGS
 
+from . import feeds
 from .views import book, browse, manage
 
 
@@ -29,6 +30,11 @@ urlpatterns = [
     path("booking/<uuid:uid>/calendar.ics", manage.booking_calendar_file, name="booking-ics"),
     path("booking/<uuid:uid>/cancel/", manage.booking_cancel, name="booking-cancel"),
     path("booking/<uuid:uid>/reschedule/", manage.booking_reschedule, name="booking-reschedule"),
+    path(
+        "feeds/instructors/<int:instructor_id>/<slug:token>.ics",
+        feeds.instructor_calendar_feed,
+        name="instructor-calendar-feed",
+    ),
     path("<brand:brand_slug>/", browse.brand_page, name="brand-page"),
     path("<brand:brand_slug>/<slug:instructor_slug>/", browse.instructor_page, name="instructor-page"),
     path(

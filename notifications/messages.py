@@ -23,6 +23,13 @@ state (times, status, iCalendar SEQUENCE) never comes from the live booking:
   ``Notification.booking_snapshot``, which the send step stores at the first
   attempt (:func:`booking_snapshot`); its lead time ("in 24 hours") is
   ``Notification.minutes_before``.
+
+A weekly series is announced by one message per recipient, written for the
+``booking.created`` of its first occurrence (``notifications.receivers``). It
+lists every occurrence as its own ``booking.created`` event stored it
+(:func:`series_occurrences`; all of them are written in the series' one
+transaction, so the list never changes), and the attendee's copy carries one
+``.ics`` with an event per occurrence (:func:`series_ics`).
 """
 
 from __future__ import annotations
@@ -33,11 +40,12 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
+import icalendar
 from django.conf import settings
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
-from bookings.ics import booking_ics
+from bookings.ics import PRODID, booking_ics
 from bookings.links import manage_url
 from bookings.models import Booking, BookingStatus, Event
 from bookings.services import event_payload
@@ -114,6 +122,7 @@ def _parse_iso(value: Any) -> dt.datetime | None:
 
 
 RESCHEDULED = "booking.rescheduled"
+CREATED = "booking.created"
 
 
 @dataclass(frozen=True)
@@ -179,15 +188,82 @@ def booking_state(notification: Notification, *, with_sequence: bool = True) -> 
     return _state_from(snapshot, sequence=int(snapshot.get("sequence", booking.sequence)), booking=booking)
 
 
+# --- a weekly series ------------------------------------------------------------------
+
+
+def announced_series_id(notification: Notification) -> str | None:
+    """The series a message announces: set when its event is the ``booking.created`` of a series' occurrence."""
+    event = notification.event if notification.event_id else None
+    if event is None or event.type != CREATED:
+        return None
+    return event.payload.get("series_id")
+
+
+def series_occurrences(notification: Notification) -> list[tuple[Booking, BookingState]]:
+    """Every occurrence of the series ``notification`` announces, in time order, as its creation left it.
+
+    Empty when the message announces no series. Read from the stored
+    ``booking.created`` events (a series' occurrences are all created in one
+    transaction), so every attempt lists the same sessions.
+    """
+    series_id = announced_series_id(notification)
+    if not series_id:
+        return []
+    events = (
+        Event.objects.filter(type=CREATED, booking__series_id=series_id)
+        .select_related("booking__event_type", "booking__instructor")
+        .order_by("booking__start_at", "booking_id")
+    )
+    return [(event.booking, _state_from(event.payload, sequence=0, booking=event.booking)) for event in events]
+
+
+def series_ics(occurrences: list[tuple[Booking, BookingState]], *, stamp: dt.datetime) -> bytes:
+    """One ``.ics`` with an event per occurrence, each with its booking's own UID.
+
+    ``METHOD:PUBLISH``: an iTIP invitation (``REQUEST``) may only hold one UID,
+    while every occurrence is its own booking that later messages (a
+    reschedule, a cancellation) update by its UID. Each event is the one the
+    single-booking invitation would carry.
+    """
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    for booking, state in occurrences:
+        single = booking_ics(
+            booking,
+            status=state.status,
+            stamp=stamp,
+            start_at=state.start_at,
+            end_at=state.end_at,
+            sequence=state.sequence,
+        )
+        for component in icalendar.Calendar.from_ical(single).walk("VEVENT"):
+            calendar.add_component(component)
+    return calendar.to_ical()
+
+
 # --- rendering -----------------------------------------------------------------------
 
 
-def _context(notification: Notification, state: BookingState) -> dict[str, Any]:
+def _context(
+    notification: Notification, state: BookingState, occurrences: list[tuple[Booking, BookingState]]
+) -> dict[str, Any]:
     booking = notification.booking
     is_host = notification.audience == Notification.Audience.HOST
     zone_name = state.instructor_timezone if is_host else state.student_timezone
     previous_start, previous_end = state.previous_start_at, state.previous_end_at
+    series = [
+        {
+            "when": format_when(occurrence.start_at, occurrence.end_at, zone_name),
+            "manage_url": "" if is_host else manage_url(occurrence_booking),
+        }
+        for occurrence_booking, occurrence in occurrences
+    ]
+    interval = booking.series.interval_weeks if series else 1
     return {
+        "series": series,
+        "series_every": "week" if interval == 1 else f"{interval} weeks",
         "notification": notification,
         "booking": booking,
         "brand": booking.brand,
@@ -224,16 +300,20 @@ def _one_line(text: str) -> str:
 
 
 def render_email(notification: Notification) -> RenderedMessage:
-    """Subject, plain text, HTML and (for the attendee) the ``.ics``."""
+    """Subject, plain text, HTML and (for the attendee) the ``.ics``; a series' announcement lists them all."""
     state = booking_state(notification)
-    context = _context(notification, state)
+    occurrences = series_occurrences(notification)
+    context = _context(notification, state, occurrences)
     kind, audience = notification.kind, notification.audience
     subject = _one_line(select_template(_templates(kind, audience, "_subject.txt")).render(context))
     text = _tidy_text(select_template(_templates(kind, audience, ".txt")).render(context))
     html = select_template(_templates(kind, audience, ".html")).render(context)
     booking = notification.booking
     attachments: tuple[Attachment, ...] = ()
-    if audience == Notification.Audience.ATTENDEE:
+    if audience == Notification.Audience.ATTENDEE and occurrences:
+        ics = series_ics(occurrences, stamp=notification.created_at)
+        attachments = (Attachment(ICS_FILENAME, ics, "text/calendar; charset=utf-8; method=PUBLISH"),)
+    elif audience == Notification.Audience.ATTENDEE:
         cancelled = kind == Notification.Kind.CANCELLATION
         ics = booking_ics(
             booking,
@@ -252,7 +332,7 @@ def render_email(notification: Notification) -> RenderedMessage:
 
 def render_text_message(notification: Notification) -> RenderedMessage:
     """The short text of an SMS or WhatsApp message."""
-    context = _context(notification, booking_state(notification))
+    context = _context(notification, booking_state(notification), series_occurrences(notification))
     text = render_to_string(f"notifications/sms/{notification.kind}.txt", context)
     return RenderedMessage(subject="", text=_tidy_text(text).strip(), html="")
 
@@ -263,9 +343,11 @@ def subject_line(notification: Notification) -> str:
     Rendered from the same templates and the same booking state as the
     message itself (its event's payload or its snapshot), so staff read what
     the recipient got; the iCalendar SEQUENCE is left out (only the
-    attachment shows it), so listing messages costs no query per row.
+    attachment shows it), so listing messages costs no query per row, except
+    one for each message announcing a weekly series (its subject counts the
+    sessions).
     """
-    context = _context(notification, booking_state(notification, with_sequence=False))
+    context = _context(notification, booking_state(notification, with_sequence=False), series_occurrences(notification))
     if notification.channel == Channel.EMAIL:
         template = select_template(_templates(notification.kind, notification.audience, "_subject.txt"))
         return _one_line(template.render(context))

@@ -13,6 +13,12 @@ Who gets what when a booking changes:
 Host/team = the event type's ``booking_notification_emails`` plus the
 instructor's email, once each (case-insensitive).
 
+A weekly series is booked in one request, so it is announced once: the
+``booking.created`` of its first occurrence writes the attendee's and the
+host's messages, which list every occurrence (``notifications.messages``);
+the other occurrences' ``booking.created`` write none. Everything after that
+(confirmations, reschedules, cancellations, reminders) is per occurrence.
+
 Each booking's reminder rows follow its lifecycle: scheduled on create
 (a snapshot of the event type's offsets and channels), recomputed on
 reschedule, cancelled when the booking ends any other way.
@@ -125,7 +131,16 @@ def _confirmation(booking: Booking, event: Event) -> list[str]:
     return [warning]
 
 
+def first_of_its_series(booking: Booking) -> bool:
+    """True for a single booking, and for the first occurrence the series service created."""
+    if booking.series_id is None:
+        return True
+    return not Booking.objects.filter(series_id=booking.series_id, pk__lt=booking.pk).exists()
+
+
 def on_booking_created(sender, *, booking: Booking, event: Event, **kwargs) -> list[str]:
+    if not first_of_its_series(booking):
+        return []  # the series' first occurrence announces them all
     warnings = _confirmation(booking, event)
     _host_emails(booking, event, Kind.HOST_NEW_BOOKING)
     return warnings

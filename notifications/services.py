@@ -39,7 +39,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, Event
+from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Event
 
 from . import messages
 from .backends import (
@@ -201,8 +201,16 @@ def _skip_reason(notification: Notification) -> str | None:
         if notification.booking.start_at <= timezone.now():
             return "The session has already started: the reminder is too late to be useful."
     if notification.kind in CANCELLED_BOOKING_SKIPS and status == BookingStatus.CANCELLED:
+        if _series_still_booked(notification):
+            return None
         return "The booking was cancelled before this message was sent."
     return None
+
+
+def _series_still_booked(notification: Notification) -> bool:
+    """A series' announcement (written on its first occurrence) still goes out while any occurrence is active."""
+    series_id = messages.announced_series_id(notification)
+    return bool(series_id) and Booking.objects.filter(series_id=series_id, status__in=ACTIVE_STATUSES).exists()
 
 
 def _outgoing(notification: Notification) -> OutgoingMessage:

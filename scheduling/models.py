@@ -12,7 +12,11 @@ from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from .fields import PhoneNumberField
 from .validators import (
+    MAX_BOOKINGS_PER_DAY,
+    MAX_BOOKINGS_PER_WEEK,
+    MAX_SERIES_OCCURRENCES,
     MAX_SESSION_MINUTES,
+    MIN_SERIES_OCCURRENCES,
     MIN_SESSION_MINUTES,
     ranges_overlap_error,
     validate_brand_slug,
@@ -88,6 +92,19 @@ class InstructorBrand(models.Model):
     )
     cancellation_cutoff_hours = models.PositiveIntegerField(default=24, validators=[MaxValueValidator(8760)])
     minimum_notice_minutes = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(525600)])
+    max_bookings_per_day = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_BOOKINGS_PER_DAY)],
+        help_text="At most this many active bookings in this brand per local day; empty = no limit.",
+    )
+    max_bookings_per_week = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_BOOKINGS_PER_WEEK)],
+        help_text="At most this many active bookings in this brand per ISO week (Monday to Sunday, local); "
+        "empty = no limit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -231,6 +248,14 @@ class EventType(models.Model):
         default=default_reminder_minutes, blank=True, validators=[validate_reminder_minutes]
     )
     reminder_channels = models.JSONField(default=default_reminder_channels, validators=[validate_reminder_channels])
+    allow_recurring = models.BooleanField(
+        default=False, help_text="Students may book it as a weekly series (the same local time every week)."
+    )
+    max_occurrences = models.PositiveSmallIntegerField(
+        default=MAX_SERIES_OCCURRENCES,
+        validators=[MinValueValidator(MIN_SERIES_OCCURRENCES), MaxValueValidator(MAX_SERIES_OCCURRENCES)],
+        help_text=f"The most sessions one weekly series may book ({MIN_SERIES_OCCURRENCES}..{MAX_SERIES_OCCURRENCES}).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -79,8 +79,10 @@ def schedule_inputs(
     """The assignment's schedule in the slot engine's plain shapes.
 
     Returns the keyword arguments ``weekly``, ``overrides``, ``timezone``,
-    ``buffer_minutes``, ``minimum_notice_minutes`` and ``advance_booking_days``
-    of ``scheduling.slots.compute_slots``. Weekly ranges and overrides are
+    ``buffer_minutes``, ``minimum_notice_minutes``, ``advance_booking_days``,
+    ``max_bookings_per_day`` and ``max_bookings_per_week`` of
+    ``scheduling.slots.compute_slots`` (the limits' counts come from the
+    bookings side, like the busy intervals). Weekly ranges and overrides are
     loaded with two queries (one each) whatever their number; ``from_date`` /
     ``to_date`` (local dates, inclusive) restrict the overrides to a window so
     that years of past overrides are never read.
@@ -103,4 +105,6 @@ def schedule_inputs(
         "buffer_minutes": assignment.buffer_minutes,
         "minimum_notice_minutes": assignment.minimum_notice_minutes,
         "advance_booking_days": assignment.advance_booking_days,
+        "max_bookings_per_day": assignment.max_bookings_per_day,
+        "max_bookings_per_week": assignment.max_bookings_per_week,
     }

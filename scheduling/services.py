@@ -26,6 +26,8 @@ ASSIGNMENT_SETTINGS = (
     "advance_booking_days",
     "cancellation_cutoff_hours",
     "minimum_notice_minutes",
+    "max_bookings_per_day",
+    "max_bookings_per_week",
 )
 
 # An instructor's identity: one ``Instructor`` row shared by every brand that

@@ -24,6 +24,14 @@ Product rules
   unsorted and overlapping; zero-length intervals block nothing.
 * ``S >= now + minimum_notice_minutes`` (this also removes the past) and
   ``S <= now + advance_booking_days`` days (inclusive).
+* Booking limits: with ``max_bookings_per_day`` set, no slot starts on a
+  local date ``d`` whose count ``bookings_per_day[d]`` has reached it; with
+  ``max_bookings_per_week`` set, none in an ISO week ``(year, week)`` of the
+  local calendar whose count ``bookings_per_week[(year, week)]`` has reached
+  it. ``None`` means no limit. A slot belongs to the local date of its start
+  (and that date's ISO week). The counts are plain numbers handed in by the
+  caller, like the busy intervals; :func:`count_bookings` derives them from
+  booking starts.
 * Only slots with ``window_start <= S < window_end`` are returned, sorted by
   start, as UTC-aware datetimes.
 
@@ -90,6 +98,19 @@ Complexity (why one pass is linear)
 
 ``slot_refusal`` builds the grid of the one local date of the requested start
 and filters the busy intervals in one linear pass without sorting them all.
+The limits cost one dictionary lookup per local date.
+
+Weekly series
+=============
+
+:func:`weekly_occurrences` gives the starts of a weekly series: the local wall
+time of the first start, on the same weekday every ``interval_weeks`` weeks,
+resolved as RFC 5545 resolves a local DATE-TIME (and as ``zoneinfo`` does with
+``fold=0``): an ambiguous wall time is its first occurrence, and a wall time
+inside a spring-forward gap is read with the offset before the gap (02:30 in
+Berlin on the last Sunday of March becomes 03:30 CEST). So 18:00 stays 18:00
+local across DST changes. Each occurrence is then an ordinary start that
+:func:`slot_refusal` accepts or refuses like any other.
 
 Why a time is refused
 =====================
@@ -104,13 +125,18 @@ that fails, in this order (:data:`REFUSAL_ORDER`):
    local date (rule 3 applied to any start, grid or not).
 5. ``off_grid``: it lies inside a range but is not one of the grid slots
    (rules 1 and 2).
-6. ``taken``: it overlaps a busy interval.
-7. ``buffer``: it overlaps a busy interval only once that is widened by the
+6. ``limit_reached``: its local date, or that date's ISO week, already holds
+   ``max_bookings_per_day`` / ``max_bookings_per_week`` bookings.
+7. ``taken``: it overlaps a busy interval.
+8. ``buffer``: it overlaps a busy interval only once that is widened by the
    buffer.
 
 The order puts what the student can do nothing about first and what depends
 on other people's bookings last: a time in the past is "in the past" even if
-it is also taken. ``slot_refusal`` returns None exactly when
+it is also taken. ``limit_reached`` depends on bookings too, but it speaks
+about the whole day or week, so it comes before the two that speak about the
+one time: a student told "taken" would try the next hour of a full day and be
+refused again, while "limit reached" sends them to another day at once. ``slot_refusal`` returns None exactly when
 ``compute_slots`` would offer the slot (property-tested).
 """
 
@@ -122,7 +148,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["REFUSAL_ORDER", "Slot", "compute_slots", "slot_is_offered", "slot_refusal", "student_date_window"]
+__all__ = [
+    "REFUSAL_ORDER",
+    "Slot",
+    "compute_slots",
+    "count_bookings",
+    "iso_week",
+    "slot_is_offered",
+    "slot_refusal",
+    "student_date_window",
+    "weekly_occurrences",
+]
 
 _ONE_DAY = timedelta(days=1)
 _EPSILON = timedelta(microseconds=1)
@@ -135,9 +171,13 @@ MINIMUM_NOTICE = "minimum_notice"
 BEYOND_WINDOW = "beyond_window"
 OUTSIDE_AVAILABILITY = "outside_availability"
 OFF_GRID = "off_grid"
+LIMIT_REACHED = "limit_reached"
 TAKEN = "taken"
 BUFFER = "buffer"
-REFUSAL_ORDER = (IN_PAST, MINIMUM_NOTICE, BEYOND_WINDOW, OUTSIDE_AVAILABILITY, OFF_GRID, TAKEN, BUFFER)
+REFUSAL_ORDER = (IN_PAST, MINIMUM_NOTICE, BEYOND_WINDOW, OUTSIDE_AVAILABILITY, OFF_GRID, LIMIT_REACHED, TAKEN, BUFFER)
+
+IsoWeek = tuple[int, int]
+"""``(ISO year, ISO week number)`` of a local date, e.g. ``(2026, 53)``."""
 
 
 @dataclass(frozen=True)
@@ -296,6 +336,60 @@ def _inside_a_range(start: datetime, end: datetime, day: date, ranges: Sequence[
     return False
 
 
+def iso_week(day: date) -> IsoWeek:
+    """The ISO ``(year, week)`` of a local date: weeks run Monday to Sunday."""
+    year, week, _weekday = day.isocalendar()
+    return year, week
+
+
+def count_bookings(starts: Iterable[datetime], timezone: str) -> tuple[dict[date, int], dict[IsoWeek, int]]:
+    """How many bookings start on each local date and in each ISO week of ``timezone``.
+
+    The limits' counts in the shapes :func:`compute_slots` takes. A booking
+    counts on the local date of its start, whatever its length.
+    """
+    tz = ZoneInfo(timezone)
+    per_day: dict[date, int] = {}
+    per_week: dict[IsoWeek, int] = {}
+    for start in starts:
+        _require_aware("booking start", start)
+        day = _wall(start, tz).date()
+        per_day[day] = per_day.get(day, 0) + 1
+        week = iso_week(day)
+        per_week[week] = per_week.get(week, 0) + 1
+    return per_day, per_week
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The booking limits and the counts they are compared with (rule "Booking limits")."""
+
+    per_day: int | None
+    per_week: int | None
+    booked_per_day: Mapping[date, int]
+    booked_per_week: Mapping[IsoWeek, int]
+
+    def reached_on(self, day: date) -> bool:
+        if self.per_day is not None and self.booked_per_day.get(day, 0) >= self.per_day:
+            return True
+        return self.per_week is not None and self.booked_per_week.get(iso_week(day), 0) >= self.per_week
+
+
+def _limits(
+    max_bookings_per_day: int | None,
+    max_bookings_per_week: int | None,
+    bookings_per_day: Mapping[date, int] | None,
+    bookings_per_week: Mapping[IsoWeek, int] | None,
+) -> _Limits:
+    for name, value in (
+        ("max_bookings_per_day", max_bookings_per_day),
+        ("max_bookings_per_week", max_bookings_per_week),
+    ):
+        if value is not None and value < 0:
+            raise ValueError(f"{name} must not be negative")
+    return _Limits(max_bookings_per_day, max_bookings_per_week, bookings_per_day or {}, bookings_per_week or {})
+
+
 def _check_inputs(
     *,
     now: datetime,
@@ -341,6 +435,10 @@ def compute_slots(
     window_start: datetime,
     window_end: datetime,
     interval_minutes: int | None = None,
+    max_bookings_per_day: int | None = None,
+    max_bookings_per_week: int | None = None,
+    bookings_per_day: Mapping[date, int] | None = None,
+    bookings_per_week: Mapping[IsoWeek, int] | None = None,
 ) -> list[Slot]:
     """Free slots with ``window_start <= slot.start < window_end``.
 
@@ -358,6 +456,7 @@ def compute_slots(
     )
     _require_aware("window_start", window_start)
     _require_aware("window_end", window_end)
+    limits = _limits(max_bookings_per_day, max_bookings_per_week, bookings_per_day, bookings_per_week)
     tz = ZoneInfo(timezone)
     session = timedelta(minutes=session_minutes)
     step = timedelta(minutes=interval_minutes or session_minutes)
@@ -381,6 +480,9 @@ def compute_slots(
     day = _wall(earliest, tz).date() - _ONE_DAY
     last_day = _wall(last_start, tz).date() + _ONE_DAY
     while day <= last_day:
+        if limits.reached_on(day):
+            day += _ONE_DAY
+            continue
         for slot in _day_grid(day, _ranges_of(day, weekly_norm, overrides), tz, session, step):
             start, end = slot.start, slot.end
             if start < earliest or start > last_start:
@@ -415,6 +517,10 @@ def slot_refusal(
     now: datetime,
     session_minutes: int,
     interval_minutes: int | None = None,
+    max_bookings_per_day: int | None = None,
+    max_bookings_per_week: int | None = None,
+    bookings_per_day: Mapping[date, int] | None = None,
+    bookings_per_week: Mapping[IsoWeek, int] | None = None,
 ) -> str | None:
     """Why a slot starting at ``start`` would not be offered, or None if ``compute_slots`` offers it.
 
@@ -432,6 +538,7 @@ def slot_refusal(
         weekly=weekly,
     )
     _require_aware("start", start)
+    limits = _limits(max_bookings_per_day, max_bookings_per_week, bookings_per_day, bookings_per_week)
     tz = ZoneInfo(timezone)
     start, now = start.astimezone(UTC), now.astimezone(UTC)  # see _merge_busy
     session = timedelta(minutes=session_minutes)
@@ -447,6 +554,8 @@ def slot_refusal(
     step = timedelta(minutes=interval_minutes or session_minutes)
     if Slot(start, end) not in _day_grid(day, ranges, tz, session, step):
         return OFF_GRID if _inside_a_range(start, end, day, ranges, tz) else OUTSIDE_AVAILABILITY
+    if limits.reached_on(day):
+        return LIMIT_REACHED
     busy = list(busy)
     if _merge_busy(busy, timedelta(0), start, end)[0]:
         return TAKEN
@@ -469,6 +578,10 @@ def slot_is_offered(
     now: datetime,
     session_minutes: int,
     interval_minutes: int | None = None,
+    max_bookings_per_day: int | None = None,
+    max_bookings_per_week: int | None = None,
+    bookings_per_day: Mapping[date, int] | None = None,
+    bookings_per_week: Mapping[IsoWeek, int] | None = None,
 ) -> bool:
     """True iff ``(start, end)`` is exactly a slot ``compute_slots`` would offer."""
     _require_aware("start", start)
@@ -487,6 +600,10 @@ def slot_is_offered(
         now=now,
         session_minutes=session_minutes,
         interval_minutes=interval_minutes,
+        max_bookings_per_day=max_bookings_per_day,
+        max_bookings_per_week=max_bookings_per_week,
+        bookings_per_day=bookings_per_day,
+        bookings_per_week=bookings_per_week,
     )
     return refusal is None
 
@@ -505,3 +622,26 @@ def student_date_window(*, start_date: date, days: int, timezone: str) -> tuple[
     first = _resolve(datetime.combine(start_date, time(0)), tz)
     last = _resolve(datetime.combine(start_date + timedelta(days=days), time(0)), tz)
     return first, last
+
+
+def weekly_occurrences(*, start: datetime, timezone: str, count: int, interval_weeks: int = 1) -> list[datetime]:
+    """The UTC starts of a weekly series whose first session starts at ``start``.
+
+    Every ``interval_weeks`` weeks, on the same weekday and at the same local
+    wall time in ``timezone`` (the instructor's), so 18:00 stays 18:00 across
+    DST changes. The first is ``start`` itself; each later wall time is
+    resolved as RFC 5545 resolves a local time (``fold=0``): an ambiguous one
+    is its first occurrence, one inside a spring-forward gap is read with the
+    offset before the gap. Whether each can be booked is :func:`slot_refusal`'s
+    question, asked per occurrence.
+    """
+    _require_aware("start", start)
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    if interval_weeks < 1:
+        raise ValueError("interval_weeks must be at least 1")
+    tz = ZoneInfo(timezone)
+    first = start.astimezone(UTC)
+    wall = _wall(first, tz)
+    step = timedelta(weeks=interval_weeks)
+    return [first] + [(wall + number * step).replace(tzinfo=tz, fold=0).astimezone(UTC) for number in range(1, count)]

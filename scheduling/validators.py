@@ -19,6 +19,13 @@ MIN_REMINDER_MINUTES = 1
 MAX_REMINDER_MINUTES = 43200
 MIN_SESSION_MINUTES = 5
 MAX_SESSION_MINUTES = 720
+# A booking limit above these could never be reached: that many of the shortest sessions fill the day (week).
+MAX_BOOKINGS_PER_DAY = 24 * 60 // MIN_SESSION_MINUTES
+MAX_BOOKINGS_PER_WEEK = 7 * MAX_BOOKINGS_PER_DAY
+# A weekly series: how many occurrences one request may book, and how many weeks apart.
+MIN_SERIES_OCCURRENCES = 2
+MAX_SERIES_OCCURRENCES = 26
+MAX_SERIES_INTERVAL_WEEKS = 4
 
 
 def validate_timezone_name(value: str) -> None:

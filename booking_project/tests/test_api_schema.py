@@ -60,6 +60,8 @@ def test_the_scheduling_and_availability_endpoints_generate_without_warnings(war
         ("/api/event-types/{id}/", {"get", "patch", "delete"}),
         ("/api/bookings/availability/", {"get", "put"}),
         ("/api/bookings/availability/settings/", {"get"}),
+        ("/api/bookings/series/{series_id}/", {"delete"}),
+        ("/api/instructors/{id}/calendar-feed/", {"post"}),
     ],
 )
 def test_every_endpoint_is_documented(schema, route, methods):
@@ -137,5 +139,28 @@ def test_the_booking_operations_document_the_token_and_the_refusal_reasons(schem
 
     for method in ("get", "patch", "delete"):
         assert "X-Booking-Token" in {parameter["name"] for parameter in detail[method]["parameters"]}
-    for reason in ("taken", "buffer", "outside_availability", "minimum_notice", "beyond_window", "in_past", "off_grid"):
+    for reason in (
+        "taken",
+        "buffer",
+        "outside_availability",
+        "minimum_notice",
+        "beyond_window",
+        "in_past",
+        "off_grid",
+        "limit_reached",
+    ):
         assert reason in create["description"]
+
+
+def test_a_series_is_documented_in_the_create_body_and_answer(schema):
+    components = schema["components"]["schemas"]
+    create = schema["paths"]["/api/bookings/"]["post"]
+
+    body = components[create["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]]
+    answer = create["responses"]["201"]["content"]["application/json"]["schema"]
+    variants = components[answer["$ref"].rsplit("/", 1)[-1]]["oneOf"]
+
+    assert {"recurrence", "skip_conflicts"} <= set(body["properties"])
+    assert len(variants) == 2
+    assert "series_id" in components["Booking"]["properties"]
+    assert {"max_bookings_per_day", "max_bookings_per_week"} <= set(components["AvailabilitySettings"]["properties"])

@@ -52,6 +52,9 @@ def test_every_api_path_has_exactly_one_pattern(path):
         ("/api/bookings/42", "booking-detail"),
         (f"/api/bookings/{UID}/", "booking-detail"),
         ("/api/bookings", "booking-list"),
+        (f"/api/bookings/series/{UID}", "booking-series"),
+        ("/api/instructors/7/calendar-feed", "calendar-feed"),
+        ("/api/instructors/7", "instructor-detail"),
     ],
 )
 def test_fixed_paths_under_bookings_reach_their_own_view(path, view_name):

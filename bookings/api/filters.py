@@ -17,6 +17,7 @@ from bookings.signals import EVENT_NAMES
 class BookingFilter(django_filters.FilterSet):
     instructor_id = django_filters.NumberFilter(field_name="instructor_id")
     event_type_id = django_filters.NumberFilter(field_name="event_type_id")
+    series_id = django_filters.UUIDFilter(field_name="series_id", label="The occurrences of one weekly series")
     status = django_filters.MultipleChoiceFilter(choices=BookingStatus.choices)
     attendee_email = django_filters.CharFilter(field_name="attendee_email", lookup_expr="iexact")
     upcoming_only = django_filters.BooleanFilter(method="filter_upcoming", label="Only sessions that have not ended")

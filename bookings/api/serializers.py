@@ -14,8 +14,16 @@ from rest_framework import serializers
 
 from booking_project.api.fields import AwareDateTimeField, PhoneNumberField, TimezoneNameField
 from bookings.links import manage_url
-from bookings.models import Booking, BookingStatus, Event, Payment
-from scheduling.validators import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES, validate_currency
+from bookings.models import Booking, BookingSeries, BookingStatus, Event, Payment
+from scheduling.slots import REFUSAL_ORDER
+from scheduling.validators import (
+    MAX_SERIES_INTERVAL_WEEKS,
+    MAX_SERIES_OCCURRENCES,
+    MAX_SESSION_MINUTES,
+    MIN_SERIES_OCCURRENCES,
+    MIN_SESSION_MINUTES,
+    validate_currency,
+)
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -43,6 +51,9 @@ class BookingSerializer(serializers.ModelSerializer):
     brand_id = serializers.IntegerField(read_only=True)
     instructor_id = serializers.IntegerField(read_only=True)
     event_type_id = serializers.IntegerField(read_only=True)
+    series_id = serializers.UUIDField(
+        read_only=True, allow_null=True, help_text="The weekly series this booking belongs to; null for a single one."
+    )
     start_at = AwareDateTimeField(read_only=True)
     end_at = AwareDateTimeField(read_only=True)
     created_at = AwareDateTimeField(read_only=True)
@@ -57,6 +68,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "brand_id",
             "instructor_id",
             "event_type_id",
+            "series_id",
             "start_at",
             "end_at",
             "status",
@@ -117,6 +129,22 @@ class StudentBookingCreatedSerializer(StudentBookingSerializer):
         read_only_fields = fields
 
 
+class RecurrenceSerializer(serializers.Serializer):
+    frequency = serializers.ChoiceField(choices=BookingSeries.Frequency.choices, help_text="Only `weekly`.")
+    count = serializers.IntegerField(
+        min_value=MIN_SERIES_OCCURRENCES,
+        max_value=MAX_SERIES_OCCURRENCES,
+        help_text=f"Sessions in the series, {MIN_SERIES_OCCURRENCES}..{MAX_SERIES_OCCURRENCES}, and at most the "
+        "session type's `max_occurrences`.",
+    )
+    interval = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_SERIES_INTERVAL_WEEKS,
+        default=1,
+        help_text=f"Weeks between sessions, 1..{MAX_SERIES_INTERVAL_WEEKS} (2 = every other week).",
+    )
+
+
 class BookingCreateSerializer(serializers.Serializer):
     instructor_id = serializers.IntegerField()
     event_type_id = serializers.IntegerField()
@@ -127,11 +155,51 @@ class BookingCreateSerializer(serializers.Serializer):
     attendee_phone = PhoneNumberField(max_length=40, required=False, allow_blank=True, default="")
     student_timezone = TimezoneNameField(required=False, default="UTC")
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    recurrence = RecurrenceSerializer(
+        required=False,
+        help_text="Book a weekly series starting at `start_at`, at the same local time in the instructor's "
+        "timezone; only for session types with `allow_recurring`.",
+    )
+    skip_conflicts = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With `recurrence`: book the free occurrences and list the others in `skipped`, instead of "
+        "refusing the whole series.",
+    )
 
     def validate(self, attrs):
         if "end_at" in attrs and attrs["end_at"] <= attrs["start_at"]:
             raise serializers.ValidationError({"end_at": "end_at must be after start_at."})
+        if attrs["skip_conflicts"] and "recurrence" not in attrs:
+            raise serializers.ValidationError({"skip_conflicts": "It applies to a series: send it with recurrence."})
         return attrs
+
+
+class SeriesOccurrenceSerializer(serializers.Serializer):
+    start_at = serializers.DateTimeField(help_text="UTC start of the occurrence.")
+    reason = serializers.ChoiceField(choices=REFUSAL_ORDER, help_text="Why it cannot be booked.")
+
+
+class SeriesCreatedSerializer(serializers.Serializer):
+    """Documents the answer to a series; the view assembles it, each booking in the caller's view."""
+
+    series_id = serializers.UUIDField()
+    bookings = BookingDetailSerializer(many=True, help_text="The booked occurrences in time order.")
+    skipped = SeriesOccurrenceSerializer(many=True, help_text="Occurrences left out (`skip_conflicts`).")
+    warnings = serializers.ListField(child=serializers.CharField(), help_text=WARNINGS_HELP)
+
+
+class SeriesCancelQuerySerializer(serializers.Serializer):
+    """``?from=<uid>`` (``from`` is a Python keyword: the field is declared below under its name)."""
+
+
+SeriesCancelQuerySerializer._declared_fields["from"] = serializers.UUIDField(
+    help_text="The uid of the first occurrence to cancel."
+)
+
+
+class CalendarFeedUrlSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="The secret iCalendar subscription URL; keep it private.")
 
 
 class BookingUpdateSerializer(serializers.Serializer):

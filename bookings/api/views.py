@@ -20,17 +20,25 @@ from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone as django_timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from booking_project.api.permissions import HasBrand, SecretForWrites, SecretScope, is_secret, resolve_brand
 from booking_project.api.query import AliasFilterBackend, aliased_parameter, parse_query
 from booking_project.formats import utc_iso
 from bookings import services
 from bookings.availability import instructor_slots
+from bookings.feeds import calendar_feed_url
 from bookings.links import manage_token_opens
-from bookings.models import Booking, Event, IdempotencyRecord
+from bookings.models import Booking, BookingSeries, Event, IdempotencyRecord
 from scheduling import selectors
 from scheduling.api.views import INSTRUCTOR_PARAMETER, AvailabilityScheduleView
 from scheduling.models import ApiKey, EventType, Instructor
@@ -47,7 +55,10 @@ from .serializers import (
     BookingDetailSerializer,
     BookingSerializer,
     BookingUpdateSerializer,
+    CalendarFeedUrlSerializer,
     EventSerializer,
+    SeriesCancelQuerySerializer,
+    SeriesCreatedSerializer,
     StudentBookingCreatedSerializer,
     StudentBookingSerializer,
 )
@@ -82,6 +93,19 @@ SLOT_UNAVAILABLE = (
     + "; the first that applies in this order) and a `detail` sentence a student understands."
 )
 PUBLIC_VIEW = "A `public` key's answer leaves out `instructor_notes` and `payments`."
+SERIES = (
+    ' With `recurrence` (`{"frequency": "weekly", "count": 2..26, "interval": 1..4}`, only for session types '
+    "with `allow_recurring`, `count` at most their `max_occurrences`) it books a weekly series at the same local time "
+    "in the instructor's timezone, every occurrence checked like a single booking, all or nothing: one refused "
+    "occurrence makes the answer 409 `slot_unavailable` with `conflicts: [{start_at, reason}]` and books nothing. "
+    "With `skip_conflicts: true` the free occurrences are booked and the others listed in `skipped`. The answer to a "
+    "series is `{series_id, bookings, skipped, warnings}`."
+)
+BOOKING_OR_SERIES = PolymorphicProxySerializer(
+    component_name="BookingOrSeriesCreated",
+    serializers=[BookingCreatedSerializer, SeriesCreatedSerializer],
+    resource_type_field_name=None,
+)
 
 
 @extend_schema_view(
@@ -177,9 +201,10 @@ class BookingViewSet(
             + SLOT_UNAVAILABLE
             + " An `Idempotency-Key` makes retries safe. The answer's `manage_url` carries the booking's token. "
             + PUBLIC_VIEW
+            + SERIES
         ),
         request=BookingCreateSerializer,
-        responses={201: BookingCreatedSerializer},
+        responses={201: BOOKING_OR_SERIES},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -197,6 +222,8 @@ class BookingViewSet(
         serializer = BookingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        recurrence = data.pop("recurrence", None)
+        skip_conflicts = data.pop("skip_conflicts")
         instructor = Instructor.objects.filter(pk=data.pop("instructor_id"), assignments__brand=brand).first()
         if instructor is None:
             raise exceptions.ValidationError({"instructor_id": ["Unknown instructor."]})
@@ -208,18 +235,43 @@ class BookingViewSet(
             raise exceptions.ValidationError(
                 {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (a UUID is a good key)."]}
             )
-        result = services.booking_create(
-            brand=brand,
-            instructor=instructor,
-            event_type=event_type,
-            idempotency_key=idempotency_key,
-            fingerprint=services.request_fingerprint(request.data),
+        common = {
+            "brand": brand,
+            "instructor": instructor,
+            "event_type": event_type,
+            "idempotency_key": idempotency_key,
+            "fingerprint": services.request_fingerprint(request.data),
             **data,
-        )
-        response = self._answer(result.booking, result.warnings, status.HTTP_201_CREATED)
+        }
+        if recurrence is None:
+            result = services.booking_create(**common)
+            response = self._answer(result.booking, result.warnings, status.HTTP_201_CREATED)
+        else:
+            result = services.booking_series_create(
+                **common,
+                frequency=recurrence["frequency"],
+                count=recurrence["count"],
+                interval_weeks=recurrence["interval"],
+                skip_conflicts=skip_conflicts,
+            )
+            response = self._series_answer(result)
         if result.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
+
+    def _series_answer(self, result: services.SeriesResult) -> Response:
+        """``{series_id, bookings, skipped, warnings}``, each booking in the caller's view."""
+        full_view = is_secret(self.request)
+        if full_view:
+            prefetch_related_objects(result.bookings, "payments")
+        serializer_class = BookingDetailSerializer if full_view else StudentBookingSerializer
+        body = {
+            "series_id": str(result.series.pk),
+            "bookings": serializer_class(result.bookings, many=True).data,
+            "skipped": result.skipped,
+            "warnings": result.warnings,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Change a booking: confirm, pay, cancel, reschedule, complete, no-show, notes",
@@ -262,6 +314,74 @@ class BookingViewSet(
     def destroy(self, request, *args, **kwargs):
         services.booking_cancel(booking=self.get_object(), actor=actor_for(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BookingSeriesView(APIView):
+    """``DELETE /api/bookings/series/{series_id}?from=<uid>``: cancel an occurrence and the rest of its series."""
+
+    permission_classes = [HasBrand]
+
+    @extend_schema(
+        summary="Cancel an occurrence of a weekly series and every later one",
+        description=(
+            "Cancels the `from` occurrence (its `uid`) and every later active occurrence of the series; earlier "
+            "ones stay. Each is cancelled as by `DELETE /api/bookings/{id}` (event, emails, reminders stopped), in "
+            "one transaction. A `secret` key may cancel any series of its brand; a `public` key needs the token of "
+            "the `from` booking (`X-Booking-Token`) and is bound by the cancellation cutoff of every occurrence "
+            "it cancels (409 `cutoff_passed`, nothing cancelled). An unknown or another brand's series, a `from` "
+            "that is not one of its occurrences, or a missing token: 404. Answers 204."
+        ),
+        parameters=[
+            OpenApiParameter("series_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The `series_id`."),
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.UUID,
+                OpenApiParameter.QUERY,
+                required=True,
+                description="The `uid` of the first occurrence to cancel.",
+            ),
+            TOKEN_PARAMETER,
+        ],
+        responses={204: OpenApiResponse(description="Cancelled.")},
+    )
+    def delete(self, request, series_id):
+        query = parse_query(request.query_params, SeriesCancelQuerySerializer)
+        try:
+            series_id = uuid.UUID(series_id)
+        except ValueError:
+            raise Http404(f"No series {series_id} in this brand.") from None
+        series = BookingSeries.objects.filter(pk=series_id, brand=resolve_brand(request)).first()
+        from_booking = series.bookings.filter(uid=query["from"]).first() if series else None
+        opens = from_booking is not None and (
+            is_secret(request) or manage_token_opens(from_booking, request.headers.get(BOOKING_TOKEN_HEADER))
+        )
+        if not opens:
+            raise Http404(f"No series {series_id} with an occurrence {query['from']} in this brand.")
+        services.booking_series_cancel(series=series, from_booking=from_booking, actor=actor_for(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CalendarFeedView(APIView):
+    """``POST /api/instructors/{id}/calendar-feed``: a new secret feed URL for the instructor (secret key)."""
+
+    permission_classes = [SecretScope]
+
+    @extend_schema(
+        summary="Issue a new calendar feed URL for an instructor (secret key)",
+        description=(
+            'Answers `{"url"}`: a secret iCalendar subscription URL (`text/calendar`) of the instructor\'s '
+            "sessions in all their brands, from 30 days ago to 180 days ahead, showing the session type and the "
+            "student's first name only. Each call issues a new URL; the previous one answers 404 from then on. "
+            "Unknown or another brand's instructor: 404."
+        ),
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The instructor's `id`.")],
+        request=None,
+        responses=CalendarFeedUrlSerializer,
+    )
+    def post(self, request, id):
+        assignment = selectors.assignment_for(brand=resolve_brand(request), instructor_id=id)
+        feed = services.calendar_feed_rotate(instructor=assignment.instructor)
+        return Response({"url": calendar_feed_url(feed)})
 
 
 @extend_schema_view(
@@ -319,8 +439,9 @@ class AvailabilityView(AvailabilityScheduleView):
         description=(
             "Slots starting on the requested days (in the student's timezone), sorted, never overlapping an "
             "active booking of the instructor in any brand (widened by the buffer), the past, the minimum "
-            "notice or the advance window. `start_at`/`end_at` are UTC; `student_*` carry the student's offset. "
-            "Any key of the brand."
+            "notice or the advance window, and none on a local day or ISO week that has reached the "
+            "assignment's `max_bookings_per_day` / `max_bookings_per_week`. `start_at`/`end_at` are UTC; "
+            "`student_*` carry the student's offset. Any key of the brand."
         ),
         parameters=AVAILABILITY_PARAMETERS,
         responses=AvailabilitySerializer,

@@ -39,6 +39,8 @@ def body(coach):
         "advance_booking_days": 90,
         "cancellation_cutoff_hours": 24,
         "minimum_notice_minutes": 0,
+        "max_bookings_per_day": 5,
+        "max_bookings_per_week": None,
         "weekly": [{"weekday": 0, "start": "09:00", "end": "12:00"}],
         "overrides": [
             {"date": "2026-12-24", "unavailable": True},
@@ -53,6 +55,7 @@ def snapshot(assignment) -> tuple:
     return (
         [getattr(row, name) for name in ("timezone", "buffer_minutes", "advance_booking_days")],
         [getattr(row, name) for name in ("cancellation_cutoff_hours", "minimum_notice_minutes")],
+        [getattr(row, name) for name in ("max_bookings_per_day", "max_bookings_per_week")],
         list(
             WeeklyAvailability.objects.order_by("pk").values_list("assignment_id", "weekday", "start_time", "end_time")
         ),
@@ -97,6 +100,8 @@ def test_get_settings_before_any_put(public_api, coach):
         "advance_booking_days": 90,
         "cancellation_cutoff_hours": 24,
         "minimum_notice_minutes": 0,
+        "max_bookings_per_day": None,
+        "max_bookings_per_week": None,
         "weekly": [{"weekday": 1, "start": "08:00", "end": "10:00"}],
         "overrides": [{"date": "2026-12-31", "unavailable": True}],
     }

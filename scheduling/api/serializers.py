@@ -15,9 +15,13 @@ from booking_project.api.fields import CurrencyField, PhoneNumberField, StringOr
 from scheduling.models import EventType, Instructor, InstructorBrand
 from scheduling.services import ASSIGNMENT_SETTINGS
 from scheduling.validators import (
+    MAX_BOOKINGS_PER_DAY,
+    MAX_BOOKINGS_PER_WEEK,
     MAX_REMINDER_MINUTES,
+    MAX_SERIES_OCCURRENCES,
     MAX_SESSION_MINUTES,
     MIN_REMINDER_MINUTES,
+    MIN_SERIES_OCCURRENCES,
     MIN_SESSION_MINUTES,
     REMINDER_CHANNELS,
     validate_notification_emails,
@@ -129,6 +133,8 @@ class EventTypeSerializer(serializers.ModelSerializer):
             "booking_notification_emails",
             "reminder_minutes_before",
             "reminder_channels",
+            "allow_recurring",
+            "max_occurrences",
             "is_active",
             "created_at",
             "updated_at",
@@ -137,6 +143,7 @@ class EventTypeSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "duration_minutes": {"min_value": MIN_SESSION_MINUTES, "max_value": MAX_SESSION_MINUTES},
             "slot_interval_minutes": {"min_value": MIN_SESSION_MINUTES, "max_value": MAX_SESSION_MINUTES},
+            "max_occurrences": {"min_value": MIN_SERIES_OCCURRENCES, "max_value": MAX_SERIES_OCCURRENCES},
         }
 
 
@@ -158,6 +165,8 @@ class PublicEventTypeSerializer(serializers.ModelSerializer):
             "price_amount",
             "currency",
             "requires_confirmation",
+            "allow_recurring",
+            "max_occurrences",
             "is_active",
         ]
         read_only_fields = fields
@@ -203,6 +212,21 @@ class AvailabilityReplaceSerializer(serializers.Serializer):
     advance_booking_days = serializers.IntegerField(min_value=1, max_value=730, required=False)
     cancellation_cutoff_hours = serializers.IntegerField(min_value=0, max_value=8760, required=False)
     minimum_notice_minutes = serializers.IntegerField(min_value=0, max_value=525600, required=False)
+    max_bookings_per_day = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_BOOKINGS_PER_DAY,
+        allow_null=True,
+        required=False,
+        help_text="At most this many active bookings in this brand per local day; null = no limit.",
+    )
+    max_bookings_per_week = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_BOOKINGS_PER_WEEK,
+        allow_null=True,
+        required=False,
+        help_text="At most this many active bookings in this brand per ISO week (Monday to Sunday, local); "
+        "null = no limit.",
+    )
     weekly = WeeklyRangeSerializer(many=True, required=False, default=list)
     overrides = DateOverrideSerializer(many=True, required=False, default=list)
 
@@ -223,6 +247,8 @@ class AvailabilitySettingsSerializer(serializers.Serializer):
     advance_booking_days = serializers.IntegerField()
     cancellation_cutoff_hours = serializers.IntegerField()
     minimum_notice_minutes = serializers.IntegerField()
+    max_bookings_per_day = serializers.IntegerField(allow_null=True, help_text="null = no limit.")
+    max_bookings_per_week = serializers.IntegerField(allow_null=True, help_text="null = no limit.")
     weekly = WeeklyRangeSerializer(many=True)
     overrides = DateOverrideSerializer(many=True)
 

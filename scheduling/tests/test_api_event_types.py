@@ -443,3 +443,28 @@ def test_slot_interval_minutes(api, value, status):
         assert response.json()["slot_interval_minutes"] == value
     else:
         assert "slot_interval_minutes" in response.json()
+
+
+def test_a_session_type_may_allow_weekly_series(api, public_api):
+    response = api.post(
+        "/api/event-types", {"name": "Weekly", "allow_recurring": True, "max_occurrences": 8}, format="json"
+    )
+    default = api.post("/api/event-types", {"name": "Once"}, format="json").json()
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["allow_recurring"], response.json()["max_occurrences"]) == (True, 8)
+    assert (default["allow_recurring"], default["max_occurrences"]) == (False, 26)
+    public = public_api.get(f"/api/event-types/{response.json()['id']}").json()  # a booking site offers "repeat"
+    assert (public["allow_recurring"], public["max_occurrences"]) == (True, 8)
+
+
+@pytest.mark.parametrize("value", [1, 27, 0, -3, "many", None])
+def test_a_bad_max_occurrences_is_a_400_naming_it(api, event_type, value):
+    created = api.post("/api/event-types", {"name": "Weekly", "max_occurrences": value}, format="json")
+    changed = api.patch(f"/api/event-types/{event_type.id}", {"max_occurrences": value}, format="json")
+
+    assert created.status_code == changed.status_code == 400
+    assert list(created.json()) == list(changed.json()) == ["max_occurrences"]
+    assert not EventType.objects.filter(name="Weekly").exists()
+    event_type.refresh_from_db()
+    assert event_type.max_occurrences == 26

@@ -8,7 +8,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduling.slots import REFUSAL_ORDER, Slot, compute_slots, slot_is_offered, slot_refusal, student_date_window
+from scheduling.slots import (
+    REFUSAL_ORDER,
+    Slot,
+    compute_slots,
+    count_bookings,
+    iso_week,
+    slot_is_offered,
+    slot_refusal,
+    student_date_window,
+    weekly_occurrences,
+)
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
@@ -509,6 +519,9 @@ LONG_MONDAY = {0: [(time(9), time(15))]}
         (utc(2026, 6, 1, 11), {"busy": BOOKED, "weekly": LONG_MONDAY, "buffer_minutes": 1}, "buffer"),
         (utc(2026, 6, 1, 13), {"busy": BOOKED, "weekly": LONG_MONDAY, "buffer_minutes": 1}, "buffer"),
         (utc(2026, 6, 1, 13), {"busy": BOOKED, "weekly": LONG_MONDAY, "buffer_minutes": 0}, None),
+        (utc(2026, 6, 1, 10), {"max_bookings_per_day": 2, "bookings_per_day": {MONDAY: 2}}, "limit_reached"),
+        (utc(2026, 6, 1, 10), {"max_bookings_per_week": 5, "bookings_per_week": {(2026, 23): 5}}, "limit_reached"),
+        (utc(2026, 6, 1, 10), {"max_bookings_per_day": 3, "bookings_per_day": {MONDAY: 2}}, None),
     ],
 )
 def test_slot_refusal_names_each_reason(start, overrides, reason):
@@ -528,6 +541,14 @@ def test_slot_refusal_names_each_reason(start, overrides, reason):
         (utc(2026, 6, 1, 11, 30), {"busy": BOOKED, "weekly": LONG_MONDAY, "buffer_minutes": 60}, "off_grid"),
         # outside the hours and taken
         (utc(2026, 6, 1, 12), {"busy": BOOKED}, "outside_availability"),
+        # off the grid on a full day: the schedule comes first
+        (utc(2026, 6, 1, 10, 30), {"max_bookings_per_day": 0}, "off_grid"),
+        # taken on a full day: the day is full, so another time that day would not help either
+        (
+            utc(2026, 6, 1, 12),
+            {"busy": BOOKED, "weekly": LONG_MONDAY, "max_bookings_per_day": 1, "bookings_per_day": {MONDAY: 1}},
+            "limit_reached",
+        ),
     ],
 )
 def test_slot_refusal_answers_the_first_failing_rule_in_the_documented_order(start, overrides, reason):
@@ -538,6 +559,7 @@ def test_slot_refusal_answers_the_first_failing_rule_in_the_documented_order(sta
         "beyond_window",
         "outside_availability",
         "off_grid",
+        "limit_reached",
         "taken",
         "buffer",
     )
@@ -635,3 +657,116 @@ def test_overlapping_input_ranges_still_give_sorted_unique_slots():
     assert starts(slots) == [utc(2026, 6, 1, 9)]
     slots = slots_for(MONDAY, weekly=weekly)
     assert starts(slots) == [utc(2026, 6, 1, 9), utc(2026, 6, 1, 9, 30), utc(2026, 6, 1, 10)]
+
+
+# --------------------------------------------------------------------------- #
+# booking limits
+# --------------------------------------------------------------------------- #
+
+EVERY_WEEKDAY = {weekday: [(time(9), time(12))] for weekday in EVERY_DAY}
+
+
+def test_a_day_at_its_limit_offers_nothing_and_the_next_day_is_untouched():
+    slots = slots_for(MONDAY, days=2, weekly=EVERY_WEEKDAY, max_bookings_per_day=2, bookings_per_day={MONDAY: 2})
+
+    assert {slot.start.date() for slot in slots} == {MONDAY + timedelta(days=1)}
+    assert len(slots) == 3
+
+
+def test_a_day_below_its_limit_is_offered_in_full():
+    slots = slots_for(MONDAY, weekly=EVERY_WEEKDAY, max_bookings_per_day=2, bookings_per_day={MONDAY: 1})
+
+    assert len(slots) == 3
+
+
+def test_a_week_at_its_limit_offers_nothing_until_the_next_iso_week():
+    sunday = MONDAY + timedelta(days=6)
+    slots = slots_for(MONDAY, days=8, weekly=EVERY_WEEKDAY, max_bookings_per_week=4, bookings_per_week={(2026, 23): 4})
+
+    assert {slot.start.date() for slot in slots} == {sunday + timedelta(days=1)}
+
+
+def test_a_limit_of_zero_closes_every_day_and_none_is_no_limit():
+    assert slots_for(MONDAY, weekly=EVERY_WEEKDAY, max_bookings_per_day=0) == []
+    assert len(slots_for(MONDAY, weekly=EVERY_WEEKDAY, max_bookings_per_day=None, bookings_per_day={MONDAY: 99})) == 3
+
+
+def test_limits_follow_the_instructors_local_date_not_utc():
+    # 23:30 UTC on Sunday is already Monday in Berlin: a full Berlin Monday starts then.
+    late = {weekday: [(time(0), time(2))] for weekday in EVERY_DAY}
+    berlin_monday = {"timezone": BERLIN, "weekly": late, "max_bookings_per_day": 1}
+    full_monday = slots_for(MONDAY, **berlin_monday, bookings_per_day={MONDAY: 1})
+    full_sunday = slots_for(MONDAY, **berlin_monday, bookings_per_day={MONDAY - timedelta(days=1): 1})
+
+    assert full_monday == []
+    assert starts(full_sunday) == [utc(2026, 5, 31, 22), utc(2026, 5, 31, 23)]  # Sunday in UTC, Monday in Berlin
+
+
+def test_negative_limits_are_refused():
+    with pytest.raises(ValueError, match="max_bookings_per_day"):
+        slots_for(MONDAY, max_bookings_per_day=-1)
+    with pytest.raises(ValueError, match="max_bookings_per_week"):
+        refusal(utc(2026, 6, 1, 10), max_bookings_per_week=-1)
+
+
+def test_count_bookings_buckets_by_local_date_and_iso_week():
+    starts_utc = [
+        utc(2026, 5, 31, 22, 30),  # Monday 00:30 in Berlin
+        utc(2026, 6, 1, 9),  # Monday
+        utc(2026, 6, 7, 21),  # Sunday 23:00 in Berlin: still ISO week 23
+        utc(2026, 6, 7, 22, 30),  # Monday 00:30 of ISO week 24
+    ]
+
+    per_day, per_week = count_bookings(starts_utc, BERLIN)
+
+    assert per_day == {MONDAY: 2, date(2026, 6, 7): 1, date(2026, 6, 8): 1}
+    assert per_week == {(2026, 23): 3, (2026, 24): 1}
+    assert iso_week(date(2027, 1, 1)) == (2026, 53)
+
+
+# --------------------------------------------------------------------------- #
+# weekly series
+# --------------------------------------------------------------------------- #
+
+
+def test_a_weekly_series_keeps_its_local_time_across_the_dst_change():
+    first = datetime(2026, 10, 13, 18, tzinfo=ZoneInfo(BERLIN))  # CEST; Berlin falls back on 25 October
+
+    occurrences = weekly_occurrences(start=first, timezone=BERLIN, count=4)
+
+    assert [o.astimezone(ZoneInfo(BERLIN)).strftime("%a %d %H:%M") for o in occurrences] == [
+        "Tue 13 18:00",
+        "Tue 20 18:00",
+        "Tue 27 18:00",
+        "Tue 03 18:00",
+    ]
+    assert [o.hour for o in occurrences] == [16, 16, 17, 17]  # UTC moves, the wall clock does not
+    assert all(o.tzinfo is UTC for o in occurrences)
+
+
+def test_a_weekly_series_every_other_week_and_across_spring_forward():
+    first = datetime(2026, 3, 10, 18, tzinfo=UTC)  # 14:00 in New York (EDT from 8 March)
+
+    occurrences = weekly_occurrences(start=first, timezone=NEW_YORK, count=3, interval_weeks=2)
+
+    assert occurrences == [first, utc(2026, 3, 24, 18), utc(2026, 4, 7, 18)]
+    spring = weekly_occurrences(start=utc(2026, 3, 3, 19), timezone=NEW_YORK, count=2)  # 14:00 EST
+    assert spring[1] == utc(2026, 3, 10, 18)  # 14:00 EDT
+
+
+def test_a_series_wall_time_in_a_gap_or_fold_resolves_as_rfc_5545_does():
+    # 02:30 on 22 March exists; a week later it falls in Berlin's spring-forward gap.
+    gap = weekly_occurrences(start=datetime(2026, 3, 22, 2, 30, tzinfo=ZoneInfo(BERLIN)), timezone=BERLIN, count=2)
+    assert gap[1] == utc(2026, 3, 29, 1, 30)  # read with the offset before the gap: 03:30 CEST
+    # 02:30 on 25 October happens twice: the first (CEST) is meant.
+    fold = weekly_occurrences(start=datetime(2026, 10, 18, 2, 30, tzinfo=ZoneInfo(BERLIN)), timezone=BERLIN, count=2)
+    assert fold[1] == utc(2026, 10, 25, 0, 30)
+
+
+def test_weekly_occurrences_refuses_impossible_inputs():
+    with pytest.raises(ValueError):
+        weekly_occurrences(start=utc(2026, 6, 1, 9), timezone="UTC", count=0)
+    with pytest.raises(ValueError):
+        weekly_occurrences(start=utc(2026, 6, 1, 9), timezone="UTC", count=2, interval_weeks=0)
+    with pytest.raises(ValueError):
+        weekly_occurrences(start=datetime(2026, 6, 1, 9), timezone="UTC", count=2)

@@ -19,7 +19,15 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from scheduling.slots import REFUSAL_ORDER, Slot, compute_slots, slot_is_offered, slot_refusal, student_date_window
+from scheduling.slots import (
+    REFUSAL_ORDER,
+    Slot,
+    compute_slots,
+    slot_is_offered,
+    slot_refusal,
+    student_date_window,
+    weekly_occurrences,
+)
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/Santiago", "UTC", "Asia/Kolkata"]
 # Local dates of (or just before) the 2026 DST changes of the zones above.
@@ -107,6 +115,14 @@ def scenarios(draw: st.DrawFn, max_days: int, max_busy: int) -> dict[str, Any]:
         busy_tz = draw(st.sampled_from(busy_zones))
         busy.append((start.astimezone(busy_tz), (start + length).astimezone(busy_tz)))
 
+    # Booking limits: usually none; otherwise small limits and counts on the dates and ISO weeks around the window.
+    local_dates = [start_date + timedelta(days=offset) for offset in range(-2, days + 2)]
+    max_per_day = draw(st.one_of(st.none(), st.none(), st.integers(0, 3)))
+    max_per_week = draw(st.one_of(st.none(), st.none(), st.integers(0, 6)))
+    per_day = draw(st.dictionaries(st.sampled_from(local_dates), st.integers(0, 4), max_size=4))
+    weeks = sorted({day.isocalendar()[:2] for day in local_dates})
+    per_week = draw(st.dictionaries(st.sampled_from(weeks), st.integers(0, 7), max_size=2))
+
     advance_days = draw(st.sampled_from([400, 0, 1, 2, 3, 7, 400, 400]))
     now_kind = draw(st.sampled_from(["advance_edge", "notice_edge", "anywhere"]))
     if now_kind == "advance_edge":  # now + advance lands on the local grid
@@ -128,6 +144,10 @@ def scenarios(draw: st.DrawFn, max_days: int, max_busy: int) -> dict[str, Any]:
         "window_start": window_start,
         "window_end": window_end,
         "interval_minutes": interval,
+        "max_bookings_per_day": max_per_day,
+        "max_bookings_per_week": max_per_week,
+        "bookings_per_day": per_day,
+        "bookings_per_week": per_week,
     }
 
 
@@ -195,6 +215,19 @@ def buffered_busy(case: dict[str, Any]) -> list[tuple[datetime, datetime]]:
     return [(b0.astimezone(UTC) - buffer, b1.astimezone(UTC) + buffer) for b0, b1 in case["busy"]]
 
 
+def day_or_week_is_full(case: dict[str, Any], start: datetime) -> bool:
+    """The limits rule, read directly: the instructor-local date of ``start``, or its ISO week, is at its limit."""
+    local_day = start.astimezone(ZoneInfo(case["timezone"])).date()
+    year, week, _ = local_day.isocalendar()
+    max_day, max_week = case.get("max_bookings_per_day"), case.get("max_bookings_per_week")
+    day_full = max_day is not None and case.get("bookings_per_day", {}).get(local_day, 0) >= max_day
+    week_full = max_week is not None and case.get("bookings_per_week", {}).get((year, week), 0) >= max_week
+    return day_full or week_full
+
+
+NO_LIMITS = {"max_bookings_per_day": None, "max_bookings_per_week": None}
+
+
 def without_window(case: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in case.items() if k not in ("window_start", "window_end")}
 
@@ -237,6 +270,9 @@ def test_slot_invariants(case: dict[str, Any]) -> None:
         assert slot.start >= now + timedelta(minutes=case["minimum_notice_minutes"])
         assert slot.start <= now + timedelta(days=case["advance_booking_days"])
         assert case["window_start"] <= slot.start < case["window_end"]
+
+        # (3b) never on a local day or ISO week at its booking limit
+        assert not day_or_week_is_full(case, slot.start), slot
 
         # (4a) UTC, correct length
         assert slot.start.tzinfo is UTC and slot.end.tzinfo is UTC
@@ -318,12 +354,19 @@ def test_slot_refusal_names_the_first_rule_that_fails(case: dict[str, Any], data
         else:
             assert in_time, (probe, reason)
         if reason in ("outside_availability", "off_grid"):
-            # About the schedule only: the same answer with no bookings at all.
+            # About the schedule only: the same answer with no bookings at all, and without limits.
             assert slot_refusal(start=probe, **{**rules, "busy": []}) == reason
+            assert slot_refusal(start=probe, **{**rules, **NO_LIMITS}) == reason
+        if reason == "limit_reached":
+            assert day_or_week_is_full(case, probe)
+            assert slot_refusal(start=probe, **{**rules, **NO_LIMITS}) in (None, "taken", "buffer")
+        elif reason is None or reason in ("taken", "buffer"):
+            assert not day_or_week_is_full(case, probe)
         if reason == "off_grid":
             assert inside_a_range_by_the_wall_clock(case, probe, end)
         if reason in ("taken", "buffer"):
             assert slot_refusal(start=probe, **{**rules, "busy": []}) is None
+            assert slot_refusal(start=probe, **{**rules, **NO_LIMITS}) == reason
             touches_a_booking = any(
                 overlaps(probe, end, b0.astimezone(UTC), b1.astimezone(UTC)) for b0, b1 in case["busy"]
             )
@@ -341,6 +384,44 @@ def test_splitting_the_window_does_not_change_the_result(case: dict[str, Any], c
     first = compute_slots(**{**case, "window_end": middle})
     second = compute_slots(**{**case, "window_start": middle})
     assert first + second == whole
+
+
+@PROPERTY_SETTINGS
+@given(
+    zone=st.sampled_from(ZONES),
+    base=st.one_of(st.sampled_from(DST_DATES), st.dates(date(2026, 1, 3), date(2026, 12, 25))),
+    days_before=st.integers(0, 60),
+    minute=minute_of_day,
+    count=st.integers(1, 26),
+    interval=st.integers(1, 4),
+)
+def test_weekly_occurrences_keep_the_local_wall_time(
+    zone: str, base: date, days_before: int, minute: int, count: int, interval: int
+) -> None:
+    """Every occurrence reads the first one's wall time, a whole number of weeks later, at its first occurrence.
+
+    Read independently of the implementation: a wall time "exists" when one of its
+    two ``fold`` readings round-trips; then the earliest such instant is expected.
+    Otherwise it lies in a spring-forward gap and the clock reads a little later.
+    """
+    tz = ZoneInfo(zone)
+    first_wall = datetime.combine(base - timedelta(days=days_before), to_time(minute))
+    first = first_wall.replace(tzinfo=tz).astimezone(UTC)
+    wall = first.astimezone(tz).replace(tzinfo=None)  # the first occurrence as the instructor reads it
+
+    occurrences = weekly_occurrences(start=first, timezone=zone, count=count, interval_weeks=interval)
+
+    assert len(occurrences) == count and occurrences[0] == first
+    assert all(earlier < later for earlier, later in pairwise(occurrences))
+    for number, occurrence in enumerate(occurrences):
+        target = wall + timedelta(weeks=number * interval)
+        readings = [target.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1)]
+        existing = [instant for instant in readings if instant.astimezone(tz).replace(tzinfo=None) == target]
+        if existing:
+            assert occurrence == min(existing), (number, target)
+        else:
+            reads = occurrence.astimezone(tz).replace(tzinfo=None)
+            assert target < reads <= target + timedelta(hours=1), (number, target, reads)
 
 
 def with_examples(test: Any) -> Any:
@@ -429,6 +510,8 @@ def reference_slots(case: dict[str, Any]) -> list[Slot]:
                 if start > now + timedelta(days=case["advance_booking_days"]):
                     continue
                 if any(overlaps(start, end, b0, b1) for b0, b1 in busy):
+                    continue
+                if day_or_week_is_full(case, start):
                     continue
                 result.append(Slot(start, end))
         day += timedelta(days=1)

@@ -67,8 +67,10 @@ EVENT_TYPES = [
         "price_amount": Decimal("80.00"),
         "currency": "EUR",
         "requires_confirmation": True,
-        "description": "A full one-to-one session.",
+        "description": "A full one-to-one session, also bookable weekly.",
         "booking_notification_emails": ["team@example.com"],
+        "allow_recurring": True,
+        "max_occurrences": 12,
     },
 ]
 STUDENTS = [
