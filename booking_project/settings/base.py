@@ -216,3 +216,7 @@ NOTIFICATIONS_LOCAL_BACKEND = "console"
 # Force a backend per channel ("resend", "twilio", "console", "memory"), e.g. {"sms": "console"}.
 NOTIFICATIONS_BACKENDS: dict = {}
 BOOKING_REMINDER_CRON_SECRET = env.str("BOOKING_REMINDER_CRON_SECRET", default="")
+
+# --- Benchmark ------------------------------------------------------------------
+# Mounts bench/floor.py's endpoints under /bench/. Only `make bench` turns it on; never in a deployment.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
