@@ -57,6 +57,23 @@ def _wait(check, seconds: float, what: str) -> None:
         time.sleep(0.3)
 
 
+def _group_alive(group: int) -> bool:
+    """Whether a process of the group still runs (zombies waiting to be reaped do not count)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == group and fields[0] != "Z":
+                    return True
+    return False
+
+
+def _wait_until_gone(group: int, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while _group_alive(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 class Stack:
     """Processes started for one bench run; :meth:`stop` ends every one of them.
 
@@ -184,6 +201,7 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
+            _wait_until_gone(process.pid)
         self.processes.clear()
         while self._on_stop:
             with contextlib.suppress(Exception):
