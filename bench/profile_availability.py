@@ -8,7 +8,8 @@ Loads the availability scenario of ``make bench`` (``bench.dataset``: 90 days,
 ``postgres://postgres@127.0.0.1:5432/booking_bench_profile``), then runs the
 request through Django's test client under cProfile and prints the busiest
 functions, followed by the time of each layer alone (queries, engine,
-rendering), as medians of wall and CPU time. ``docs/performance.md`` records what it showed.
+rendering) and of the floor endpoint ``make bench`` compares it with, as
+medians of wall and CPU time. ``docs/performance.md`` records what it showed.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "booking_project.settings.test"
     os.environ["BOOKING_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-profile-")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["BENCH_ENDPOINTS"] = "true"
     import django
 
     django.setup()
@@ -102,8 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     inputs = schedule_inputs(assignment=assignment)
     busy = busy_intervals(instructor_id=assignment.instructor_id, start=window_start - reach, end=window_end + reach)
     now = dt.datetime.now(dt.UTC)
+    slots = body.count(b"start_at")
+
+    def floor_request():
+        response = client.get(f"/bench/floor/availability?slots={slots}")
+        assert response.status_code == 200, response.content
+        return response
+
     layers = {
         "whole request (test client)": request,
+        "floor endpoint, same size (test client)": floor_request,
         "instructor_slots (queries + engine)": lambda: instructor_slots(
             assignment=assignment,
             window_start=window_start,

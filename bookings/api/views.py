@@ -312,6 +312,7 @@ def render_slots(slots: list[Slot], student_zone: zoneinfo.ZoneInfo) -> list[dic
     slots are UTC on whole seconds, whose ``isoformat`` ends in ``+00:00``,
     which becomes the ``Z`` of ``booking_project.formats.utc_iso``.
     """
+    student_in_utc = student_zone.key == "UTC"
     rendered = []
     for slot in slots:
         start = slot.start.isoformat(timespec="seconds")
@@ -320,8 +321,12 @@ def render_slots(slots: list[Slot], student_zone: zoneinfo.ZoneInfo) -> list[dic
             {
                 "start_at": start[:-6] + "Z",
                 "end_at": end[:-6] + "Z",
-                "student_start": slot.start.astimezone(student_zone).isoformat(timespec="seconds"),
-                "student_end": slot.end.astimezone(student_zone).isoformat(timespec="seconds"),
+                "student_start": start
+                if student_in_utc
+                else slot.start.astimezone(student_zone).isoformat(timespec="seconds"),
+                "student_end": end
+                if student_in_utc
+                else slot.end.astimezone(student_zone).isoformat(timespec="seconds"),
             }
         )
     return rendered
