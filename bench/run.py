@@ -104,6 +104,7 @@ def start(stack: Stack, *, port: int, var_dir: str) -> Context:
 
     from devtools.standins import ResendStandin, TwilioStandin, WebhookReceiver
 
+    (Path(var_dir) / "static").mkdir()  # nothing is collected: the API serves no static files
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     print("Starting the stack", flush=True)
