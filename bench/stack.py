@@ -77,8 +77,8 @@ def _wait_until_gone(group: int, seconds: float = 5) -> None:
 class Stack:
     """Processes started for one bench run; :meth:`stop` ends every one of them.
 
-    Use it as a context manager. ``SIGTERM`` is turned into ``KeyboardInterrupt``
-    while it is open, so ``kill`` cleans up like Ctrl-C does.
+    Use it as a context manager. ``SIGINT`` and ``SIGTERM`` raise ``KeyboardInterrupt``
+    while it is open, so Ctrl-C and ``kill`` both clean up.
     """
 
     def __init__(self, *, log_dir: Path):
@@ -87,17 +87,21 @@ class Stack:
         self._logs: dict[str, Path] = {}
         self._stop_services: list[list[str]] = []
         self._on_stop: list = []
-        self._previous_sigterm = None
+        self._previous_handlers: dict = {}
 
     def __enter__(self) -> Stack:
-        self._previous_sigterm = signal.signal(signal.SIGTERM, self._interrupt)
+        # SIGINT explicitly too: a shell that starts the bench in the background leaves it ignored.
+        self._previous_handlers = {sig: signal.signal(sig, self._interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
+            for sig in self._previous_handlers:  # a second Ctrl-C must not cut the clean-up short
+                signal.signal(sig, signal.SIG_IGN)
             self.stop()
         finally:
-            signal.signal(signal.SIGTERM, self._previous_sigterm or signal.SIG_DFL)
+            for sig, handler in self._previous_handlers.items():
+                signal.signal(sig, handler)
 
     @staticmethod
     def _interrupt(*_args) -> None:

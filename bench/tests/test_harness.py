@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import signal
 import time
 import zoneinfo
 
@@ -118,3 +119,15 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone for good, only not yet reaped by its parent
         return stat.read().split()[2] != "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_kill_stops_the_stack(tmp_path, sig):
+    before = signal.getsignal(sig)
+    with pytest.raises(KeyboardInterrupt), Stack(log_dir=tmp_path) as stack:
+        process = stack.start("sleeper", ["sleep", "60"], dict(os.environ))
+        os.kill(os.getpid(), sig)
+        time.sleep(5)  # the signal interrupts this
+
+    assert process.poll() is not None
+    assert signal.getsignal(sig) is before
