@@ -37,7 +37,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: performance ratios, printed side by side
+## bench: the production stack measured against floors; one table, also in bench/results/ (docs/performance.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

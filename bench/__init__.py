@@ -1,1 +1,1 @@
-"""Benchmarks: ``make bench`` prints ratios side by side (never timed assertions in tests)."""
+"""``make bench``: the production stack measured against floors, one table (``bench.run``; docs/performance.md)."""

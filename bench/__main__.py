@@ -1,8 +1,7 @@
-"""``make bench``: every benchmark in one run, ratios printed side by side."""
+"""``make bench``: see ``bench.run``."""
 
-from bench import availability, slot_engine
+import sys
 
-if __name__ == "__main__":
-    print("Slot engine alone (pure function)")
-    slot_engine.main()
-    availability.main([])
+from bench.run import main
+
+sys.exit(main())

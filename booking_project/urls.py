@@ -6,6 +6,7 @@ API path is matched by exactly one pattern). API paths answer with and without
 a trailing slash, with no redirect (``booking_project.api.routers``).
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -27,3 +28,6 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("", include("bookings.urls")),
 ]
+if settings.BENCH_ENDPOINTS:
+    # `make bench` only: floor endpoints to measure the API against (bench/floor.py).
+    urlpatterns.insert(0, path("bench/", include("bench.floor")))

@@ -259,11 +259,12 @@ def _merge_busy(
     widened: list[tuple[datetime, datetime]] = []
     for interval in busy:
         b_start, b_end = interval
-        _require_aware("busy start", b_start)
-        _require_aware("busy end", b_end)
-        # Convert first: aware datetimes sharing a tzinfo compare and subtract
-        # as wall times (fold ignored), which is wrong across DST changes.
-        b_start, b_end = b_start.astimezone(UTC), b_end.astimezone(UTC)
+        if b_start.tzinfo is not UTC or b_end.tzinfo is not UTC:  # what the database gives needs neither step
+            _require_aware("busy start", b_start)
+            _require_aware("busy end", b_end)
+            # Convert first: aware datetimes sharing a tzinfo compare and subtract
+            # as wall times (fold ignored), which is wrong across DST changes.
+            b_start, b_end = b_start.astimezone(UTC), b_end.astimezone(UTC)
         if b_end < b_start:
             raise ValueError(f"busy interval ends before it starts: {interval!r}")
         s = b_start - buffer

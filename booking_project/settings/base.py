@@ -236,3 +236,7 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", defaul
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # Deliveries one worker process posts at the same time (threads; the database work stays on one).
 WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=16)
+
+# --- Benchmark ------------------------------------------------------------------
+# Mounts bench/floor.py's endpoints under /bench/. Only `make bench` turns it on; never in a deployment.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

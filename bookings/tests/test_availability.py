@@ -139,6 +139,27 @@ def test_busy_intervals_are_active_bookings_of_every_brand_overlapping_the_windo
     ) == [(theirs[0].start_at, theirs[0].end_at), (utc(2026, 3, 2, 13), utc(2026, 3, 2, 14))]
 
 
+def test_busy_intervals_give_back_the_stored_instants_to_the_microsecond(coach):
+    """The times are read as epoch seconds (the fast path); they must come back exactly, as UTC datetimes."""
+    starts = [
+        utc(2026, 3, 2, 8, 0, 0, 1),
+        utc(2026, 3, 2, 9, 59, 59, 999999),
+        utc(2026, 3, 2, 11, 0, 0, 500000),
+        utc(2026, 3, 2, 13, 7, 30),
+        utc(2099, 12, 31, 22, 0, 0, 123456),
+    ]
+    bookings = bulk_bookings(assignment=coach, starts=starts, minutes=7)
+
+    busy = busy_intervals(instructor_id=coach.instructor_id, start=utc(2026, 1, 1), end=utc(2100, 1, 1))
+
+    assert busy == [(booking.start_at, booking.end_at) for booking in bookings]
+    assert all(start.tzinfo is dt.UTC and end.tzinfo is dt.UTC for start, end in busy)
+    stored = Booking.objects.order_by("start_at").values_list("start_at", "end_at")
+    assert [(start.isoformat(), end.isoformat()) for start, end in busy] == [
+        (start.isoformat(), end.isoformat()) for start, end in stored
+    ]
+
+
 # --- slots -------------------------------------------------------------------------------
 
 

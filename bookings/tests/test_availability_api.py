@@ -384,3 +384,38 @@ def test_bad_key_is_a_401(coach):
     client.credentials(HTTP_AUTHORIZATION="Bearer not.akey")
 
     assert client.get(PATH, {"instructorId": coach.instructor_id}).status_code == 401
+
+
+@pytest.mark.parametrize("student_timezone", ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu"])
+def test_slots_render_exactly_as_the_shared_wire_format(student_timezone):
+    """The fast slot rendering gives what ``utc_iso`` and ``isoformat`` give, across a DST change."""
+    from booking_project.formats import utc_iso
+    from bookings.api.views import render_slots
+    from scheduling.slots import compute_slots, student_date_window
+
+    window_start, window_end = student_date_window(start_date=dt.date(2026, 3, 27), days=4, timezone="UTC")
+    slots = compute_slots(
+        weekly={day: [(dt.time(0), dt.time(23, 59))] for day in range(7)},
+        overrides={},
+        timezone="Europe/Berlin",
+        busy=[],
+        buffer_minutes=0,
+        minimum_notice_minutes=0,
+        advance_booking_days=30,
+        now=dt.datetime(2026, 3, 26, tzinfo=dt.UTC),
+        session_minutes=45,
+        window_start=window_start,
+        window_end=window_end,
+    )
+    zone = zoneinfo.ZoneInfo(student_timezone)
+
+    assert len(slots) > 100
+    assert render_slots(slots, zone) == [
+        {
+            "start_at": utc_iso(slot.start),
+            "end_at": utc_iso(slot.end),
+            "student_start": slot.start.astimezone(zone).isoformat(timespec="seconds"),
+            "student_end": slot.end.astimezone(zone).isoformat(timespec="seconds"),
+        }
+        for slot in slots
+    ]
