@@ -61,6 +61,55 @@ def bookings_and_events(brand, count: int) -> None:
     )
 
 
+BENCH_DELIVERIES = "bench deliveries"
+
+
+def webhook_subscriptions(brand, count: int) -> None:
+    from webhooks.models import WebhookSubscription
+    from webhooks.signing import generate_secret
+
+    WebhookSubscription.objects.bulk_create(
+        WebhookSubscription(
+            brand=brand,
+            url=f"https://hooks.example.com/{index}",
+            event_types=["booking.created"],
+            secret=generate_secret(),
+        )
+        for index in range(count)
+    )
+
+
+def webhook_deliveries(brand, count: int) -> None:
+    """One subscription with ``count`` delivered deliveries, each with one attempt."""
+    from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+    from webhooks.signing import generate_secret
+
+    subscription = WebhookSubscription.objects.create(
+        brand=brand, url="https://hooks.example.com/log", description=BENCH_DELIVERIES, secret=generate_secret()
+    )
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            subscription=subscription,
+            event_type="booking.created",
+            message_id=f"msg_{brand.slug}_{index}",
+            body="{}",
+            status=WebhookDelivery.Status.DELIVERED,
+            attempt_count=1,
+        )
+        for index in range(count)
+    )
+    WebhookAttempt.objects.bulk_create(
+        WebhookAttempt(delivery=delivery, number=1, succeeded=True, response_status=200, duration_ms=50)
+        for delivery in deliveries
+    )
+
+
+def deliveries_subscription(brand) -> int:
+    from webhooks.models import WebhookSubscription
+
+    return WebhookSubscription.objects.get(brand=brand, description=BENCH_DELIVERIES).pk
+
+
 # Which rows make a list endpoint's list long: schema path -> loader(brand, count). A loader shared by
 # several paths runs once per brand.
 ROW_LOADERS: dict[str, Callable] = {
@@ -69,6 +118,12 @@ ROW_LOADERS: dict[str, Callable] = {
     "/api/event-types/": event_types,
     "/api/bookings/": bookings_and_events,
     "/api/events/": bookings_and_events,
+    "/api/webhooks/": webhook_subscriptions,
+    "/api/webhooks/{id}/deliveries/": webhook_deliveries,
+}
+# The object a nested list belongs to: schema path -> the id to put in its ``{id}``, for a brand.
+PATH_IDS: dict[str, Callable] = {
+    "/api/webhooks/{id}/deliveries/": deliveries_subscription,
 }
 
 
@@ -85,6 +140,10 @@ def list_paths() -> list[str]:
     return sorted(paths)
 
 
+def concrete(path: str, brand) -> str:
+    return path.replace("{id}", str(PATH_IDS[path](brand))) if path in PATH_IDS else path
+
+
 def query_count(api_client, path: str) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -99,9 +158,10 @@ def query_count(api_client, path: str) -> int:
 def measure(context=None) -> list[Measurement]:
     from rest_framework.test import APIClient
 
-    clients = {}
+    clients, brands = {}, {}
     for size in SIZES:
         brand, secret, _ = dataset.bench_brand(slug=f"bench-lists-{size}")
+        brands[size] = brand
         for loader in {loader for loader in ROW_LOADERS.values()}:
             loader(brand, size)
         api_client = APIClient()
@@ -123,7 +183,7 @@ def measure(context=None) -> list[Measurement]:
                 )
             )
             continue
-        counts = {size: query_count(clients[size], path) for size in SIZES}
+        counts = {size: query_count(clients[size], concrete(path, brands[size])) for size in SIZES}
         print(f"  GET {path}: {counts[few]} queries at {few} rows, {counts[many]} at {many:,}", flush=True)
         rows.append(Measurement(name, counts[many], "queries", floor=counts[few], goals=(Goal("ratio", "==", 1.0),)))
     return rows
