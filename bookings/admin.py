@@ -29,8 +29,13 @@ from booking_project.admin_times import LocalDateFilter, local_hours, local_time
 from . import admin_views, services
 from .agenda import day_sessions
 from .errors import BookingConflict
-from .models import Booking, BookingStatus, Payment
-from .services import booking_update_notes
+from .feeds import calendar_feed_url
+from .models import Booking, BookingStatus, CalendarFeed, Payment
+from .services import booking_update_notes, calendar_feed_rotate
+
+
+def admin_url_for_series(series_id) -> str:
+    return reverse("admin:bookings_booking_changelist") + f"?series__id__exact={series_id}"
 
 
 def status_badge(status: str, label: str) -> str:
@@ -86,7 +91,10 @@ class BookingAdmin(BrandScopedAdmin, admin.ModelAdmin):
     ordering = ("start_at", "id")
     search_fields = ("attendee_name", "attendee_email", "attendee_phone", "uid")
     fieldsets = [
-        (None, {"fields": ("uid", "brand", "instructor", "event_type", "status_badge", "payment_badge")}),
+        (
+            None,
+            {"fields": ("uid", "brand", "instructor", "event_type", "status_badge", "payment_badge", "series_link")},
+        ),
         (
             "Time",
             {
@@ -107,6 +115,13 @@ class BookingAdmin(BrandScopedAdmin, admin.ModelAdmin):
     ]
     inlines = [PaymentInline]
     actions = ["confirm", "confirm_waiving_payment", "cancel", "complete", "mark_no_show"]
+
+    @admin.display(description="weekly series")
+    def series_link(self, booking: Booking):
+        if not booking.series_id:
+            return "-"
+        url = admin_url_for_series(booking.series_id)
+        return format_html('<a href="{}">Every session of this series</a>', url)
 
     # --- the list --------------------------------------------------------------------------------
 
@@ -382,3 +397,51 @@ def pending_confirmations_panel(request) -> DashboardPanel | None:
         empty_text="Nothing waiting.",
         alert=True,
     )
+
+
+# --- the instructors' calendar feeds ---------------------------------------------------------------
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(BrandScopedAdmin, admin.ModelAdmin):
+    """Each instructor's secret calendar subscription URL, shown to copy and reissued through the service.
+
+    One feed per instructor covers all their brands (first names and session
+    types only), so staff of any of those brands may see and reissue it:
+    reissuing (``bookings.services.calendar_feed_rotate``) makes the old URL a 404.
+    """
+
+    brand_path = "instructor__assignments__brand"
+    list_display = ("instructor", "issued", "subscription_url")
+    fields = ("instructor", "issued", "subscription_url")
+    readonly_fields = fields
+    search_fields = ("instructor__name",)
+    actions = ["reissue"]
+
+    @admin.display(description="issued")
+    def issued(self, feed: CalendarFeed):
+        return local_time(feed.created_at, "UTC")
+
+    @admin.display(description="subscription URL")
+    def subscription_url(self, feed: CalendarFeed):
+        return format_html(
+            '<input type="text" readonly size="80" value="{}" aria-label="Calendar feed URL of {}">',
+            calendar_feed_url(feed),
+            feed.instructor,
+        )
+
+    def has_add_permission(self, request):
+        return False  # a feed is issued from its instructor's page ("issue" below)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Issue new URLs for the selected feeds (the old ones stop working)")
+    def reissue(self, request, queryset):
+        for feed in queryset.select_related("instructor"):
+            calendar_feed_rotate(instructor=feed.instructor)
+        self.message_user(request, f"{queryset.count()} feed URL(s) reissued; the old URLs answer 404 now.")
+
+    def get_urls(self):
+        issue = self.admin_site.admin_view(partial(admin_views.calendar_feed_issue_view, self))
+        return [path("issue/<int:instructor_id>/", issue, name="bookings_calendarfeed_issue"), *super().get_urls()]

@@ -46,7 +46,8 @@ from .admin_forms import (
 )
 from .agenda import agenda, day_sessions
 from .availability import instructor_slots
-from .models import Booking, BookingStatus, PaymentStatus
+from .feeds import calendar_feed_url
+from .models import Booking, BookingStatus, CalendarFeed, PaymentStatus
 
 SLOT_PICKER_DAYS = 7
 
@@ -598,3 +599,37 @@ def today_view(model_admin, request):
         "add_url": page_url("add"),
     }
     return _page(model_admin, request, "admin/bookings/booking/today.html", context)
+
+
+# --- an instructor's calendar feed --------------------------------------------------------------------
+
+
+def calendar_feed_issue_view(model_admin, request, instructor_id: int):
+    """Show (GET) and issue (POST) the secret calendar feed URL of an instructor of the user's brands.
+
+    Issuing goes through ``services.calendar_feed_rotate``: the first time it
+    creates the feed, afterwards it replaces the token and the old URL is a 404.
+    """
+    assignment = _assignments_of(request).filter(instructor_id=instructor_id).first()
+    if assignment is None:
+        raise Http404("No such instructor in your brands.")
+    instructor = assignment.instructor
+    feed = CalendarFeed.objects.filter(instructor=instructor).first()
+    if request.method == "POST":
+        if not model_admin.has_view_permission(request):
+            raise PermissionDenied
+        feed = services.calendar_feed_rotate(instructor=instructor)
+        messages.success(
+            request, f"A new calendar feed URL for {instructor} is ready below; any earlier URL stops working now."
+        )
+        return HttpResponseRedirect(reverse("admin:bookings_calendarfeed_issue", args=[instructor.pk]))
+    return _page(
+        model_admin,
+        request,
+        "admin/bookings/calendarfeed/issue.html",
+        {
+            "title": f"Calendar feed of {instructor}",
+            "instructor": instructor,
+            "feed_url": calendar_feed_url(feed) if feed else "",
+        },
+    )

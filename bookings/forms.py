@@ -15,7 +15,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from booking_project.formats import utc_iso
-from scheduling.validators import available_timezones, normalise_phone, validate_timezone_name
+from scheduling.validators import (
+    MAX_SERIES_OCCURRENCES,
+    MIN_SERIES_OCCURRENCES,
+    available_timezones,
+    normalise_phone,
+    validate_timezone_name,
+)
 
 from .models import Booking
 
@@ -137,6 +143,24 @@ class BookingForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+    repeat_weeks = forms.TypedChoiceField(
+        label="Repeat",
+        coerce=int,
+        required=False,
+        empty_value=1,
+        help_text="The same time every week. Every session is checked; if one is not free, none is booked.",
+    )
+
+    def __init__(self, *args, event_type=None, **kwargs):
+        """``event_type`` decides whether the repeat choice is offered (``allow_recurring``) and up to what."""
+        super().__init__(*args, **kwargs)
+        if event_type is None or not event_type.allow_recurring:
+            del self.fields["repeat_weeks"]
+            return
+        most = min(event_type.max_occurrences, MAX_SERIES_OCCURRENCES)
+        self.fields["repeat_weeks"].choices = [(1, "Just this session")] + [
+            (weeks, f"Every week, {weeks} sessions") for weeks in range(MIN_SERIES_OCCURRENCES, most + 1)
+        ]
 
     def clean_form_token(self) -> str:
         token = self.cleaned_data["form_token"]

@@ -262,12 +262,12 @@ class BrandAdmin(BrandEmbedSnippet, ServiceSavingAdmin, BrandScopedAdmin, admin.
 @admin.register(Instructor)
 class InstructorAdmin(InstructorEmbedSnippets, ServiceSavingAdmin, BrandScopedAdmin, admin.ModelAdmin):
     brand_path = "assignments__brand"
-    readonly_fields = ("embed_snippets",)
+    readonly_fields = ("embed_snippets", "calendar_feed_link")
     list_display = ("name", "email", "phone", "slug", "brand_names", "week_link")
     list_filter = (BrandListFilter,)
     search_fields = ("name", "email", "phone", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    fields = (*INSTRUCTOR_IDENTITY_FIELDS, "embed_snippets")
+    fields = (*INSTRUCTOR_IDENTITY_FIELDS, "embed_snippets", "calendar_feed_link")
     inlines = [InstructorAssignmentInline]
 
     def get_queryset(self, request):
@@ -317,6 +317,13 @@ class InstructorAdmin(InstructorEmbedSnippets, ServiceSavingAdmin, BrandScopedAd
     def week_link(self, instructor: Instructor):
         url = reverse("admin:bookings_booking_week") + f"?instructor={instructor.pk}"
         return format_html('<a href="{}">Week</a>', url)
+
+    @admin.display(description="calendar feed")
+    def calendar_feed_link(self, instructor: Instructor):
+        if instructor.pk is None:
+            return "Save the instructor first."
+        url = reverse("admin:bookings_calendarfeed_issue", args=[instructor.pk])
+        return format_html('<a href="{}">Subscription URL for their calendar app</a> (show, or issue a new one)', url)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

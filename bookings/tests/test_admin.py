@@ -355,3 +355,26 @@ def test_confirm_priced_booking_needs_waiving(admin_client, actionable):
     _act(admin_client, "confirm_waiving_payment", actionable[:1])
     booking = Booking.objects.get(pk=actionable[0].pk)
     assert (booking.status, booking.payment_status) == ("confirmed", "waived")
+
+
+def test_a_series_booking_links_to_every_session_of_its_series(admin_client, brand):
+    from bookings.models import BookingSeries
+
+    first = make_booking(brand=brand)
+    series = BookingSeries.objects.create(
+        brand=brand, instructor=first.instructor, event_type=first.event_type, count=2
+    )
+    second = make_booking(
+        brand=brand,
+        instructor=first.instructor,
+        event_type=first.event_type,
+        start_at=FIRST_START + dt.timedelta(weeks=1),
+    )
+    Booking.objects.filter(pk__in=[first.pk, second.pk]).update(series=series)
+    make_booking(brand=brand, start_at=FIRST_START + dt.timedelta(hours=3))  # not in the series
+
+    page = admin_client.get(admin_url("booking", "change", first.pk)).content.decode()
+    listed = admin_client.get(admin_url("booking") + f"?series__id__exact={series.pk}")
+
+    assert f"series__id__exact={series.pk}" in page
+    assert {booking.pk for booking in listed.context["cl"].result_list} == {first.pk, second.pk}

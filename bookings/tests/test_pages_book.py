@@ -306,3 +306,73 @@ def test_a_form_token_sent_to_another_session_type_books_nothing_there(client, p
     response = client.post(f"/{brand.slug}/{instructor.slug}/{other.slug}/", form_data())
     assert response.status_code == 409
     assert Booking.objects.count() == 1 and not Booking.objects.filter(event_type=other).exists()
+
+
+# --- a weekly series --------------------------------------------------------------------
+
+
+@pytest.fixture
+def weekly_type(brand):
+    return EventTypeFactory(brand=brand, duration_minutes=60, allow_recurring=True, max_occurrences=8)
+
+
+@pytest.fixture
+def weekly_page(brand, instructor, weekly_type) -> str:
+    return f"/{brand.slug}/{instructor.slug}/{weekly_type.slug}/"
+
+
+def test_the_repeat_choice_is_offered_only_where_the_session_type_allows_it(client, page, weekly_page):
+    plain = client.get(page).content.decode()
+    weekly = client.get(weekly_page).content.decode()
+
+    assert 'name="repeat_weeks"' not in plain
+    assert 'name="repeat_weeks"' in weekly
+    assert "Every week, 8 sessions" in weekly and "Every week, 9 sessions" not in weekly
+
+
+def test_repeating_weekly_books_every_session_as_one_series_and_opens_the_first(
+    client, weekly_page, form_data, django_capture_on_commit_callbacks
+):
+    from notifications.backends import outbox
+
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(weekly_page, form_data(repeat_weeks="4"))
+
+    bookings = list(Booking.objects.order_by("start_at"))
+    assert response.status_code == 302
+    assert len(bookings) == 4 and len({booking.series_id for booking in bookings}) == 1
+    assert [booking.start_at for booking in bookings] == [SLOT + dt.timedelta(weeks=week) for week in range(4)]
+    assert str(bookings[0].uid) in response["Location"]
+    page = client.get(response["Location"]).content.decode()
+    assert "4 sessions booked" in page
+    student_emails = [message for message in outbox if message.to == "ada@example.com"]
+    assert len(student_emails) == 1  # one email listing every date
+
+
+def test_a_series_with_one_taken_week_books_nothing_and_says_which(client, weekly_page, form_data, brand, instructor):
+    BookingFactory(brand=brand, instructor=instructor, start_at=SLOT + dt.timedelta(weeks=2))
+    before = Booking.objects.count()
+
+    response = client.post(weekly_page, form_data(repeat_weeks="4"))
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "1 of the 4 weekly sessions cannot be booked, so none was booked" in html
+    assert Booking.objects.count() == before
+
+
+@pytest.mark.parametrize("weeks", ["9", "27", "0", "many"])
+def test_a_repeat_beyond_what_the_type_allows_is_refused_on_the_field(client, weekly_page, form_data, weeks):
+    response = client.post(weekly_page, form_data(repeat_weeks=weeks))
+
+    assert response.status_code == 400
+    assert "repeat_weeks" in response.context["form"].errors
+    assert Booking.objects.count() == 0
+
+
+def test_a_repeat_sent_to_a_type_without_series_books_one_session(client, page, form_data):
+    response = client.post(page, form_data(repeat_weeks="4"))
+
+    assert response.status_code == 302
+    assert Booking.objects.count() == 1

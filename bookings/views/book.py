@@ -27,8 +27,8 @@ from .shared import assignment_or_404, brand_or_404, calendar_view, event_type_o
 FORM_TOKEN_KEY_PREFIX = "booking-page:"
 
 
-def _new_form(timezone: str) -> BookingForm:
-    return BookingForm(initial={"form_token": uuid.uuid4().hex, "student_timezone": timezone})
+def _new_form(timezone: str, event_type) -> BookingForm:
+    return BookingForm(initial={"form_token": uuid.uuid4().hex, "student_timezone": timezone}, event_type=event_type)
 
 
 def book_page(request, brand_slug: str, instructor_slug: str, event_type_slug: str):
@@ -46,14 +46,18 @@ def book_page(request, brand_slug: str, instructor_slug: str, event_type_slug: s
         assignment=assignment,
         event_type=event_type,
         calendar=calendar,
-        form=_new_form(calendar.timezone),
+        form=_new_form(calendar.timezone, event_type),
         status=calendar.status,
     )
 
 
 def _book(request, *, brand, assignment, event_type):
-    """Create the booking through ``booking_create`` (actor: a student), or show why not."""
-    form = BookingForm(request.POST)
+    """Create the booking through ``booking_create``, or a weekly series through ``booking_series_create``.
+
+    A series is all or nothing (the API's default): if one of its sessions is
+    not free, nothing is booked and the page says which one and why.
+    """
+    form = BookingForm(request.POST, event_type=event_type)
     slot_error = ""
     status = 400
     if form.is_valid():
@@ -66,23 +70,29 @@ def _book(request, *, brand, assignment, event_type):
             "student_timezone": data["student_timezone"],
             "notes": data["notes"],
         }
+        weeks = data.get("repeat_weeks") or 1
         fingerprint = services.request_fingerprint(
             {
                 **details,
                 "start_at": utc_iso(data["start_at"]),
                 "instructor": assignment.instructor_id,
                 "event_type": event_type.id,
+                "repeat_weeks": weeks,
             }
         )
+        request_details = {
+            "brand": brand,
+            "instructor": assignment.instructor,
+            "event_type": event_type,
+            "idempotency_key": FORM_TOKEN_KEY_PREFIX + data["form_token"],
+            "fingerprint": fingerprint,
+            **details,
+        }
         try:
-            result = services.booking_create(
-                brand=brand,
-                instructor=assignment.instructor,
-                event_type=event_type,
-                idempotency_key=FORM_TOKEN_KEY_PREFIX + data["form_token"],
-                fingerprint=fingerprint,
-                **details,
-            )
+            if weeks > 1:
+                first = services.booking_series_create(count=weeks, **request_details).bookings[0]
+            else:
+                first = services.booking_create(**request_details).booking
         except SlotUnavailable as refusal:
             slot_error, status = refusal.message, 409
         except IdempotencyKeyReused:
@@ -91,7 +101,7 @@ def _book(request, *, brand, assignment, event_type):
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
-            return redirect(f"{manage_path(result.booking)}&notice=booked", permanent=False)
+            return redirect(f"{manage_path(first)}&notice=booked", permanent=False)
     timezone = form.cleaned_data.get("student_timezone") or assignment.timezone
     start = form.cleaned_data.get("start_at")
     calendar = calendar_view(

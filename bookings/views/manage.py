@@ -29,7 +29,7 @@ from ..errors import SlotUnavailable
 from ..forms import CancelForm, RescheduleForm, TimezoneField
 from ..ics import booking_ics
 from ..links import manage_path, manage_token_opens
-from ..models import Booking, BookingStatus
+from ..models import ACTIVE_STATUSES, Booking, BookingStatus
 from ..selectors import student_change_deadline
 from .shared import calendar_view, page_response
 
@@ -130,6 +130,17 @@ def _calendar_timezone(request, booking: Booking) -> str:
         return booking.student_timezone
 
 
+def _series_starts(booking: Booking) -> list:
+    """The start times of the weekly series the booking belongs to (its active sessions), or nothing."""
+    if not booking.series_id:
+        return []
+    return list(
+        Booking.objects.filter(series_id=booking.series_id, status__in=ACTIVE_STATUSES)
+        .order_by("start_at")
+        .values_list("start_at", flat=True)
+    )
+
+
 def _render(
     request,
     booking: Booking,
@@ -172,6 +183,7 @@ def _render(
             "booking": booking,
             "event_type": booking.event_type,
             "instructor": booking.instructor,
+            "series_starts": _series_starts(booking),
             "token": token,
             "notice": notice,
             "deadline": deadline,

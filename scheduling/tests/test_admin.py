@@ -1204,3 +1204,34 @@ def test_the_instructor_and_assignment_pages_link_to_the_week_calendar(staff_cli
     week = reverse("admin:bookings_booking_week")
     assert f"{week}?instructor={world['instructor'].pk}" in instructor_page_html.content.decode()
     assert f"{week}?instructor={world['instructor'].pk}&amp;brand=" in assignment_page_html.content.decode()
+
+
+# --- Booking limits: set on the assignment page, through the service -------------------------------------
+
+
+def test_booking_limits_are_set_on_the_assignment_page(staff_client, world):
+    assignment = world["assignment"]
+    url, data = assignment_page(staff_client, assignment)
+    data.update(max_bookings_per_day="5", max_bookings_per_week="20")
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    assignment.refresh_from_db()
+    assert (assignment.max_bookings_per_day, assignment.max_bookings_per_week) == (5, 20)
+    assert stored_weekly(assignment) == [(0, "09:00", "12:00")]
+
+
+@pytest.mark.parametrize("field", ["max_bookings_per_day", "max_bookings_per_week"])
+def test_a_negative_limit_is_refused_on_its_field_and_nothing_is_written(admin_client, world, field):
+    assignment = world["assignment"]
+    before = assignment.buffer_minutes
+    url, data = assignment_page(admin_client, assignment)
+    data.update({field: "-1", "buffer_minutes": str(before + 30)})
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == [field]
+    assignment.refresh_from_db()
+    assert (getattr(assignment, field), assignment.buffer_minutes) == (None, before)
