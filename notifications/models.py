@@ -124,4 +124,4 @@ class BookingReminder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} {self.minutes_before} min before booking {self.booking_id}"
+        return f"{self.get_channel_display()} reminder {self.minutes_before} min before the session"

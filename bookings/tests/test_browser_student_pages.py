@@ -1,7 +1,8 @@
 """The student pages in a real browser (Debian's Chromium through Playwright), against the live server.
 
 Each scenario runs axe-core on every page it meets (no serious or critical
-violation) and saves full-page screenshots under ``docs/screenshots/student/``.
+violation) and saves full-page screenshots (``make screenshots`` puts them in
+``docs/screenshots/student/``).
 The clock is set to Monday 2026-12-07 08:00 in Berlin (and keeps ticking), so
 the pages and screenshots show the same week on every run.
 """
