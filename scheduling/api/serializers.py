@@ -147,28 +147,24 @@ class EventTypeSerializer(serializers.ModelSerializer):
         }
 
 
-class PublicEventTypeSerializer(serializers.ModelSerializer):
-    """What a ``public`` key may see of a session type: what a student needs to choose and book it.
+# The brand's own business: who is told about bookings, and how students are reminded.
+EVENT_TYPE_PRIVATE_FIELDS = (
+    "send_email_confirmation",
+    "send_sms_confirmation",
+    "booking_notification_emails",
+    "reminder_minutes_before",
+    "reminder_channels",
+    "created_at",
+    "updated_at",
+)
 
-    Host notification addresses and reminder settings are the brand's business.
-    """
+
+class PublicEventTypeSerializer(serializers.ModelSerializer):
+    """What a ``public`` key may see of a session type: what a student needs to choose and book it."""
 
     class Meta:
         model = EventType
-        fields = [
-            "id",
-            "name",
-            "slug",
-            "duration_minutes",
-            "slot_interval_minutes",
-            "description",
-            "price_amount",
-            "currency",
-            "requires_confirmation",
-            "allow_recurring",
-            "max_occurrences",
-            "is_active",
-        ]
+        fields = [name for name in EventTypeSerializer.Meta.fields if name not in EVENT_TYPE_PRIVATE_FIELDS]
         read_only_fields = fields
 
 
