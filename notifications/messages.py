@@ -259,6 +259,7 @@ def _context(notification: Notification, state: BookingState) -> dict[str, Any]:
         "event_type": booking.event_type,
         "audience": notification.audience,
         "is_host": is_host,
+        "has_calendar": notification.channel == Channel.EMAIL and carries_calendar(notification),
         "timezone": zone_name,
         "when": format_when(state.start_at, state.end_at, zone_name),
         "when_short": format_short(state.start_at, zone_name),
@@ -287,8 +288,19 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def carries_calendar(notification: Notification) -> bool:
+    """Whether the email carries the booking's ``.ics``: the attendee's, about the booking itself.
+
+    Not a reminder: the calendar entry came with the confirmation, and every
+    change since (reschedule, cancellation) brought its own. A reminder's
+    copy would change nothing in a calendar, and leaving it out lets
+    reminders go to Resend's batch endpoint, which takes no attachments.
+    """
+    return notification.audience == Notification.Audience.ATTENDEE and notification.kind != Notification.Kind.REMINDER
+
+
 def render_email(notification: Notification) -> RenderedMessage:
-    """Subject, plain text, HTML and (for the attendee) the ``.ics``."""
+    """Subject, plain text, HTML and (for the attendee, except reminders) the ``.ics``."""
     state = booking_state(notification)
     context = _context(notification, state)
     kind, audience = notification.kind, notification.audience
@@ -297,7 +309,7 @@ def render_email(notification: Notification) -> RenderedMessage:
     html = select_template(_templates(kind, audience, ".html")).render(context)
     booking = notification.booking
     attachments: tuple[Attachment, ...] = ()
-    if audience == Notification.Audience.ATTENDEE:
+    if carries_calendar(notification):
         cancelled = kind == Notification.Kind.CANCELLATION
         ics = booking_ics(
             booking,

@@ -1,7 +1,7 @@
 """A real Celery worker process delivers a booking's notifications through the real SDKs.
 
 The test process creates a booking through ``POST /api/bookings``; the
-booking's after-commit hook publishes ``send_notification`` to the real
+booking's after-commit hook publishes ``send_notifications`` to the real
 broker (eager mode is off for this test); a ``celery worker`` subprocess,
 started with the test settings and ``CELERY_EAGER=0``, reads the same test
 database and sends through the ``resend`` and ``twilio`` SDKs to stand-ins
@@ -30,7 +30,7 @@ from django.db import connection
 from booking_project.celery import app as celery_app
 from devtools import ResendStandin, TwilioStandin
 from notifications.models import Notification
-from notifications.tasks import send_notification
+from notifications.tasks import send_notifications
 from notifications.tests.factories import (
     RESEND_KEY,
     TWILIO_FROM,
@@ -126,17 +126,17 @@ def wait_until(condition, timeout: float, what: str, log_path: Path) -> None:
 
 @contextlib.contextmanager
 def publishing_to(queue: str):
-    """This process publishes ``send_notification`` for real (not eagerly), to ``queue`` only."""
+    """This process publishes ``send_notifications`` for real (not eagerly), to ``queue`` only."""
     was_eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
-    send_notification.queue = queue
-    send_notification._exec_options = None  # the task caches its routing options
+    send_notifications.queue = queue
+    send_notifications._exec_options = None  # the task caches its routing options
     try:
         yield
     finally:
         celery_app.conf.task_always_eager = was_eager
-        send_notification.queue = None
-        send_notification._exec_options = None
+        send_notifications.queue = None
+        send_notifications._exec_options = None
 
 
 def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:

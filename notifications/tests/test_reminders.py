@@ -439,7 +439,7 @@ def test_a_pass_reads_each_due_reminder_once(booking, clock, run_pass):
         for query in captured
         if query["sql"].lstrip().upper().startswith("SELECT") and 'FROM "notifications_bookingreminder"' in query["sql"]
     ]
-    assert len(reads) == 1 + 2  # the due list, then one locking read per reminder (no re-read after the claim)
+    assert len(reads) == 1 + 1  # the due list, then one locking read for the chunk (no re-read after the claim)
 
 
 @pytest.mark.django_db
