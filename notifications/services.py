@@ -55,7 +55,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, Event
@@ -437,14 +437,16 @@ def notifications_send(*, notification_ids: Collection[int]) -> dict[int, SendOu
     }
     prepared = _prepare(rows)
     requests = dispatch.plan(prepared.items, new_batch_key=_new_batch_key)
-    to_store = {notification.pk: notification for notification in prepared.frozen}
+    new_batches: dict[str, list[int]] = defaultdict(list)
     for item in prepared.items:
         notification = rows[item.notification_id]
         if item.batch_key != notification.batch_key:  # a new batch: its key is stored before the request
             notification.batch_key = item.batch_key
-            to_store[notification.pk] = notification
-    if to_store:
-        Notification.objects.bulk_update(list(to_store.values()), ["booking_snapshot", "batch_key"])
+            new_batches[item.batch_key].append(notification.pk)
+    for batch_key, pks in new_batches.items():
+        Notification.objects.filter(pk__in=pks).update(batch_key=batch_key)
+    if prepared.frozen:
+        Notification.objects.bulk_update(prepared.frozen, ["booking_snapshot"])
     deadline = started + lease_duration().total_seconds() - RECORD_MARGIN_SECONDS
     prepared.results.update(
         dispatch.run(
@@ -496,17 +498,33 @@ def _apply_result(notification: Notification, result: dispatch.Result, now: dt.d
     )
 
 
-RECORDED_FIELDS = [
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "lease_expires_at",
-    "provider_message_id",
-    "last_error",
-    "sent_at",
-    "batch_key",
-    "updated_at",
-]
+SHARED_FIELDS = ("status", "lease_expires_at", "last_error", "batch_key", "updated_at")
+
+
+def _write_back(rows: list[Notification], *, attempted: Collection[int]) -> None:
+    """Save the outcome fields of ``rows``: one ``UPDATE`` per set of equal values, not one per row.
+
+    The rows of a batch, or of an outage, share their outcome; only the
+    provider's message id differs, written in one more statement. (Django's
+    ``bulk_update`` builds a ``CASE`` per field and row: most of a send's time
+    went there.) ``attempted`` rows have their ``attempts`` counted up by one.
+    """
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for notification in rows:
+        fields = {name: getattr(notification, name) for name in SHARED_FIELDS}
+        if notification.status == Notification.Status.PENDING:
+            fields["next_attempt_at"] = notification.next_attempt_at
+        if notification.status == Notification.Status.SENT:
+            fields["sent_at"] = notification.sent_at
+        groups[(tuple(fields.items()), notification.pk in attempted)].append(notification.pk)
+    for (items, counted), pks in groups.items():
+        fields = dict(items)
+        if counted:
+            fields["attempts"] = F("attempts") + 1
+        Notification.objects.filter(pk__in=pks).update(**fields)
+    with_ids = [notification for notification in rows if notification.provider_message_id]
+    if with_ids:
+        Notification.objects.bulk_update(with_ids, ["provider_message_id"])
 
 
 def _record(lease: Lease, prepared: _Prepared) -> dict[int, SendOutcome]:
@@ -558,7 +576,7 @@ def _record(lease: Lease, prepared: _Prepared) -> dict[int, SendOutcome]:
             )
             outcomes[pk] = SendOutcome(notification.status, retry_in)
         NotificationAttempt.objects.bulk_create(attempts)
-        Notification.objects.bulk_update(changed, RECORDED_FIELDS)
+        _write_back(changed, attempted={attempt.notification.pk for attempt in attempts})
         for reason, reminder_ids in skipped_reminders.items():
             BookingReminder.objects.filter(pk__in=reminder_ids).update(
                 status=BookingReminder.Status.SKIPPED, last_error=reason, updated_at=now
@@ -661,9 +679,7 @@ def _reclaim_lapsed(now: dt.datetime, limit: int) -> list[int]:
                 )
             )
         NotificationAttempt.objects.bulk_create(attempts)
-        Notification.objects.bulk_update(
-            rows, ["status", "attempts", "next_attempt_at", "lease_expires_at", "last_error", "updated_at"]
-        )
+        _write_back(rows, attempted={notification.pk for notification in rows})
     for notification in rows:
         logger.warning("Notification %s: attempt %s was lost (claim lapsed)", notification.pk, notification.attempts)
     return [notification.pk for notification in rows if notification.status == Notification.Status.PENDING]
