@@ -535,6 +535,7 @@ class _Standin:
 
 
 BATCH_LIMIT = 100  # emails per POST /emails/batch, as Resend
+_RESEND_ADDRESS = re.compile(r"(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?")
 
 _RESEND_ERROR_NAMES = {
     400: "validation_error",
@@ -559,7 +560,8 @@ class ResendStandin(_Standin):
       (injected faults) do not consume the key.
     * ``POST /emails/batch``: up to 100 emails in one request, answered
       ``{"data": [{"id"}, ...]}`` in order; strict validation (one invalid email,
-      or any attachment, refuses the whole batch with 422); one ``Idempotency-Key``
+      such as a malformed ``to`` address, or any attachment, refuses the whole
+      batch with 422); one ``Idempotency-Key``
       covers the whole list.  Each email is recorded with its ``batch_index``.
     * ``emails``: delivered emails -- the JSON payload as sent (``from``, ``to``,
       ``subject``, ``html``, ``text``, ``attachments``, ``headers``...) plus ``id``,
@@ -639,6 +641,13 @@ class ResendStandin(_Standin):
         for field in ("from", "to", "subject"):
             if not payload.get(field) and not (field != "to" and payload.get("template")):
                 return f"Missing `{field}` field."
+        recipients = payload["to"] if isinstance(payload["to"], list) else [payload["to"]]
+        for recipient in recipients:
+            if not isinstance(recipient, str) or not _RESEND_ADDRESS.fullmatch(recipient.strip()):
+                return (
+                    "Invalid `to` field. The email address needs to follow the `email@example.com` "
+                    "or `Name <email@example.com>` format."
+                )
         return None
 
     def _send_batch(self, request: dict, token: str) -> _Response:

@@ -55,7 +55,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, Event
@@ -433,7 +433,9 @@ def notifications_send(*, notification_ids: Collection[int]) -> dict[int, SendOu
         notification.pk: notification
         for notification in Notification.objects.select_related(
             "booking__brand", "booking__instructor", "booking__event_type", "event"
-        ).filter(pk__in=lease.ids)
+        )
+        .filter(pk__in=lease.ids)
+        .order_by("pk")
     }
     prepared = _prepare(rows)
     requests = dispatch.plan(prepared.items, new_batch_key=_new_batch_key)
@@ -443,8 +445,10 @@ def notifications_send(*, notification_ids: Collection[int]) -> dict[int, SendOu
         if item.batch_key != notification.batch_key:  # a new batch: its key is stored before the request
             notification.batch_key = item.batch_key
             new_batches[item.batch_key].append(notification.pk)
-    for batch_key, pks in new_batches.items():
-        Notification.objects.filter(pk__in=pks).update(batch_key=batch_key)
+    if new_batches:
+        Notification.objects.filter(pk__in=[pk for pks in new_batches.values() for pk in pks]).update(
+            batch_key=Case(*(When(pk__in=pks, then=Value(key)) for key, pks in new_batches.items()))
+        )
     if prepared.frozen:
         Notification.objects.bulk_update(prepared.frozen, ["booking_snapshot"])
     deadline = started + lease_duration().total_seconds() - RECORD_MARGIN_SECONDS
@@ -498,7 +502,7 @@ def _apply_result(notification: Notification, result: dispatch.Result, now: dt.d
     )
 
 
-SHARED_FIELDS = ("status", "lease_expires_at", "last_error", "batch_key", "updated_at")
+SHARED_FIELDS = ("status", "lease_expires_at", "last_error", "updated_at")
 
 
 def _write_back(rows: list[Notification], *, attempted: Collection[int]) -> None:
@@ -516,6 +520,8 @@ def _write_back(rows: list[Notification], *, attempted: Collection[int]) -> None
             fields["next_attempt_at"] = notification.next_attempt_at
         if notification.status == Notification.Status.SENT:
             fields["sent_at"] = notification.sent_at
+        if not notification.batch_key:  # a refused batch's key is let go (a kept key is already stored)
+            fields["batch_key"] = ""
         groups[(tuple(fields.items()), notification.pk in attempted)].append(notification.pk)
     for (items, counted), pks in groups.items():
         fields = dict(items)
