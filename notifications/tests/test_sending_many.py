@@ -327,3 +327,15 @@ def test_sms_rows_of_one_task_are_one_request_each(standins, booking):
     assert len(standins.twilio.messages) == 3
     assert {message["to"] for message in standins.twilio.messages} == {row.recipient for row in rows}
     assert PHONE not in {message["to"] for message in standins.twilio.messages}
+
+
+def test_a_lease_too_short_for_a_lookup_and_a_send_is_a_system_check_error(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.NOTIFICATIONS_PROVIDER_TIMEOUT = 10
+    settings.NOTIFICATIONS_LEASE_SECONDS = 23
+    with pytest.raises(SystemCheckError, match="notifications.E001"):
+        call_command("check")
+    settings.NOTIFICATIONS_LEASE_SECONDS = 30
+    call_command("check")
