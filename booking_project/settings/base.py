@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A database that cannot answer is a 503 "try again", not a 500 (booking_project/database_outage.py).
+    "booking_project.database_outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "booking_project.urls"
