@@ -1,0 +1,244 @@
+"""Real processes for the integration and fault tests: Celery worker and beat, redis-server, gunicorn.
+
+Each process is started in a session of its own, with its output in a log
+file, so a test can stop it, or kill it with ``SIGKILL`` as a crash would
+(the whole process group: a prefork worker's children die with it), and
+show its log when something does not happen in time.
+
+The worker and beat run the test settings with ``CELERY_EAGER=0``, the test
+database (:func:`database_url`) and the provider stand-ins' URLs; each test
+gives them a Celery queue of its own (``CELERY_TASK_DEFAULT_QUEUE``), so the
+tasks they publish themselves (retries, sweeps, reminder passes) stay with
+them and other tests' workers never take them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PORTS = range(8170, 8190)
+"""Ports the tests' own servers may use (redis-server, gunicorn)."""
+
+
+def database_url(settings_dict: Mapping) -> str:
+    """A Django connection's settings (the test database, not the configured one) as a URL."""
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{settings_dict['NAME']}"
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    host = settings_dict["HOST"] or "127.0.0.1"
+    return f"postgres://{settings_dict['USER']}{password}@{host}{port}/{settings_dict['NAME']}"
+
+
+def free_port(ports: range = PORTS) -> int:
+    """A port of ``ports`` nothing listens on now."""
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"No free port in {ports.start}-{ports.stop - 1}")
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    @property
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def log(self, last: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-last:]
+        except FileNotFoundError:
+            return ""
+
+    def kill(self) -> None:
+        """``SIGKILL`` to the whole process group, as a crash: no cleanup, no acknowledgements."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self, timeout: float = 15) -> None:
+        """``SIGTERM`` to the group, then ``SIGKILL`` if it lingers."""
+        if not self.running:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def start(name: str, command: list[str], *, env: Mapping[str, str], log_path: Path) -> Process:
+    log = log_path.open("w")
+    popen = subprocess.Popen(  # noqa: S603 - our own commands
+        command, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    log.close()
+    return Process(name, popen, log_path)
+
+
+@contextlib.contextmanager
+def running(process: Process) -> Iterator[Process]:
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def app_environment(
+    *,
+    database: str,
+    broker: str,
+    queue: str,
+    var_dir: str,
+    resend_url: str = "",
+    twilio_url: str = "",
+    providers: Mapping[str, str] | None = None,
+    **settings: str | float | int,
+) -> dict[str, str]:
+    """The environment of a worker, beat or web process of the tests.
+
+    ``providers``: the provider credentials (``RESEND_API_KEY``...), pointed at
+    the stand-ins' URLs; ``settings``: any further variables, such as
+    ``NOTIFICATIONS_LEASE_SECONDS=6`` to make a fault show in seconds.
+    """
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "booking_project.settings.test",
+        "CELERY_EAGER": "0",
+        "DATABASE_URL": database,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "BOOKING_VAR_DIR": var_dir,
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("TWILIO_EDGE", "TWILIO_REGION", "REDIS_URL"):
+        env.pop(name, None)
+    if providers:
+        env.update({"TEST_PROVIDERS_FROM_ENV": "1", "RESEND_API_URL": resend_url, "TWILIO_API_URL": twilio_url})
+        env.update(providers)
+    env.update({name: str(value) for name, value in settings.items()})
+    return env
+
+
+def celery_worker(
+    *, env: Mapping[str, str], log_path: Path, pool: str = "prefork", concurrency: int = 2, beat_schedule: Path | None = None
+) -> Process:
+    """``celery worker`` on the environment's queue; with ``beat_schedule``, beat runs inside it (``-B``)."""
+    queue = env["CELERY_TASK_DEFAULT_QUEUE"]
+    command = [
+        str(BIN / "celery"),
+        "-A",
+        "booking_project",
+        "worker",
+        "-P",
+        pool,
+        "-Q",
+        queue,
+        "-n",
+        f"{queue}-{time.monotonic_ns()}@%h",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "INFO",
+    ]
+    if pool == "prefork":
+        command += ["--concurrency", str(concurrency)]
+    if beat_schedule is not None:
+        command += ["-B", "-S", "celery.beat:PersistentScheduler", "-s", str(beat_schedule)]
+    return start("worker", command, env=env, log_path=log_path)
+
+
+def celery_beat(*, env: Mapping[str, str], log_path: Path, schedule: Path) -> Process:
+    """``celery beat`` with a file scheduler of its own (two of them do not share state, like two hosts)."""
+    command = [
+        str(BIN / "celery"),
+        "-A",
+        "booking_project",
+        "beat",
+        "-S",
+        "celery.beat:PersistentScheduler",
+        "-s",
+        str(schedule),
+        "--loglevel",
+        "INFO",
+    ]
+    return start("beat", command, env=env, log_path=log_path)
+
+
+def redis_server(*, port: int, log_path: Path) -> Process:
+    """A private redis-server that keeps nothing on disk: stopping it loses its queues."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(log_path.parent)]
+    process = start("redis", command, env=os.environ, log_path=log_path)
+    wait_for_port(port, timeout=10, what=process)
+    return process
+
+
+def gunicorn(*, env: Mapping[str, str], port: int, log_path: Path, workers: int = 1) -> Process:
+    """The production web server (one sync worker by default: requests are served one after another)."""
+    command = [
+        str(BIN / "gunicorn"),
+        "booking_project.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "60",
+        "--access-logfile",
+        "-",
+    ]
+    process = start("gunicorn", command, env=env, log_path=log_path)
+    wait_for_port(port, timeout=30, what=process)
+    return process
+
+
+def wait_for_port(port: int, *, timeout: float, what: Process) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not what.running:
+            raise RuntimeError(f"{what.name} exited before listening on {port}:\n{what.log()}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what.name} did not listen on {port} within {timeout}s:\n{what.log()}")
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float, what: str, logs: tuple[Process, ...] = ()) -> None:
+    """Poll ``condition`` until it is true; past ``timeout`` raise with ``what`` and the processes' logs.
+
+    A generous deadline, never a speed assertion: it only bounds how long a
+    broken build makes the suite wait.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            details = "\n".join(f"--- {process.name} log ---\n{process.log()}" for process in logs)
+            raise AssertionError(f"{what} within {timeout}s.\n{details}")
+        time.sleep(0.2)
