@@ -142,7 +142,12 @@ def app_environment(
 
 
 def celery_worker(
-    *, env: Mapping[str, str], log_path: Path, pool: str = "prefork", concurrency: int = 2, beat_schedule: Path | None = None
+    *,
+    env: Mapping[str, str],
+    log_path: Path,
+    pool: str = "prefork",
+    concurrency: int = 2,
+    beat_schedule: Path | None = None,
 ) -> Process:
     """``celery worker`` on the environment's queue; with ``beat_schedule``, beat runs inside it (``-B``)."""
     queue = env["CELERY_TASK_DEFAULT_QUEUE"]

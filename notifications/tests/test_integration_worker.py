@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import subprocess
 import sys
 import time
 import uuid
@@ -28,9 +26,8 @@ from django.conf import settings
 from django.db import connection
 
 from booking_project.celery import app as celery_app
-from devtools import ResendStandin, TwilioStandin
+from devtools import ResendStandin, TwilioStandin, processes
 from notifications.models import Notification
-from notifications.tasks import send_notifications
 from notifications.tests.factories import (
     RESEND_KEY,
     TWILIO_FROM,
@@ -45,19 +42,13 @@ from scheduling.tests.factories import BrandFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(settings.BASE_DIR)
-CELERY = ROOT / ".venv" / "bin" / "celery"
 DEADLINE_SECONDS = 45
-
-
-def database_url() -> str:
-    """The test database (not the configured one) as a URL for the worker."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}{port}/{db['NAME']}"
+PROVIDERS = {
+    "RESEND_API_KEY": RESEND_KEY,
+    "TWILIO_ACCOUNT_SID": TWILIO_SID,
+    "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+    "TWILIO_FROM_NUMBER": TWILIO_FROM,
+}
 
 
 def next_slot() -> dt.datetime:
@@ -66,77 +57,30 @@ def next_slot() -> dt.datetime:
     return dt.datetime.combine(day, dt.time(10, 0), tzinfo=dt.UTC)
 
 
-def start_worker(queue: str, resend: ResendStandin, twilio: TwilioStandin, log_path: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "booking_project.settings.test",
-        "CELERY_EAGER": "0",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "BOOKING_VAR_DIR": str(settings.VAR_DIR),
-        "TEST_PROVIDERS_FROM_ENV": "1",
-        "RESEND_API_KEY": RESEND_KEY,
-        "RESEND_API_URL": resend.url,
-        "TWILIO_ACCOUNT_SID": TWILIO_SID,
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_FROM_NUMBER": TWILIO_FROM,
-        "TWILIO_API_URL": twilio.url,
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("TWILIO_EDGE", "TWILIO_REGION", "REDIS_URL"):
-        env.pop(name, None)
-    command = [
-        str(CELERY),
-        "-A",
-        "booking_project",
-        "worker",
-        "-P",
-        "solo",
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel",
-        "INFO",
-    ]
-    log = log_path.open("w")
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=5)
-
-
-def wait_until(condition, timeout: float, what: str, log_path: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout}s. Worker log:\n{log_path.read_text()[-4000:]}")
-        time.sleep(0.2)
+def start_worker(queue: str, resend: ResendStandin, twilio: TwilioStandin, log_path: Path) -> processes.Process:
+    env = processes.app_environment(
+        database=processes.database_url(connection.settings_dict),
+        broker=settings.CELERY_BROKER_URL,
+        queue=queue,
+        var_dir=str(settings.VAR_DIR),
+        resend_url=resend.url,
+        twilio_url=twilio.url,
+        providers=PROVIDERS,
+    )
+    return processes.celery_worker(env=env, log_path=log_path, pool="solo")
 
 
 @contextlib.contextmanager
 def publishing_to(queue: str):
-    """This process publishes ``send_notifications`` for real (not eagerly), to ``queue`` only."""
-    was_eager = celery_app.conf.task_always_eager
+    """This process publishes tasks for real (not eagerly), to ``queue`` only."""
+    was_eager, was_queue = celery_app.conf.task_always_eager, celery_app.conf.task_default_queue
     celery_app.conf.task_always_eager = False
-    send_notifications.queue = queue
-    send_notifications._exec_options = None  # the task caches its routing options
+    celery_app.conf.task_default_queue = queue
     try:
         yield
     finally:
         celery_app.conf.task_always_eager = was_eager
-        send_notifications.queue = None
-        send_notifications._exec_options = None
+        celery_app.conf.task_default_queue = was_queue
 
 
 def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
@@ -179,7 +123,7 @@ def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
                 emails = resend.wait_for(count=3, timeout=DEADLINE_SECONDS)
                 (sms,) = twilio.wait_for(count=1, timeout=DEADLINE_SECONDS)
             except TimeoutError as error:
-                pytest.fail(f"{error}. Worker log:\n{log_path.read_text()[-4000:]}")
+                pytest.fail(f"{error}. Worker log:\n{worker.log()}")
 
             by_recipient = {email["to"][0]: email for email in emails}
             assert set(by_recipient) == {"ada@example.com", "team@example.com", instructor.email}
@@ -194,17 +138,17 @@ def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
             assert (sms["to"], sms["from"]) == ("+4915112345678", TWILIO_FROM)
 
             # The worker records the outcome right after the provider answered.
-            wait_until(
+            processes.wait_until(
                 lambda: set(Notification.objects.values_list("status", flat=True)) == {"sent"},
-                10,
-                "the worker did not record every notification as sent",
-                log_path,
+                timeout=10,
+                what="the worker did not record every notification as sent",
+                logs=(worker,),
             )
             assert Notification.objects.count() == 4
             time.sleep(0.5)
             assert len(resend.emails) == 3 and len(twilio.messages) == 1  # each sent once
         finally:
-            stop_worker(worker)
+            worker.stop()
 
 
 @pytest.mark.postgres
