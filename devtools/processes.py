@@ -223,6 +223,38 @@ def gunicorn(*, env: Mapping[str, str], port: int, log_path: Path, workers: int 
     return process
 
 
+@contextlib.contextmanager
+def publishing_to(queue: str, *, broker: str | None = None) -> Iterator[None]:
+    """This process publishes its tasks for real (not eagerly) to ``queue``, on ``broker`` if given.
+
+    The test process writes bookings and their notification rows; a real
+    worker started on the same queue (and broker) sends them.
+    """
+    from booking_project.celery import app
+
+    conf = app.conf
+    saved = (conf.task_always_eager, conf.task_default_queue, conf.broker_url)
+    conf.task_always_eager = False
+    conf.task_default_queue = queue
+    if broker:
+        _reconnect(app, broker)
+    try:
+        yield
+    finally:
+        conf.task_always_eager, conf.task_default_queue = saved[0], saved[1]
+        if broker:
+            _reconnect(app, saved[2])
+
+
+def _reconnect(app, broker: str) -> None:
+    """Point the app's publishing connections at ``broker`` (they are pooled per broker URL)."""
+    app.conf.broker_url = broker
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 def wait_for_port(port: int, *, timeout: float, what: Process) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -14,7 +14,6 @@ Two stacks: PostgreSQL + Redis (production's; CI), and the embedded defaults
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sys
 import time
@@ -25,7 +24,6 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from booking_project.celery import app as celery_app
 from devtools import ResendStandin, TwilioStandin, processes
 from notifications.models import Notification
 from notifications.tests.factories import (
@@ -70,19 +68,6 @@ def start_worker(queue: str, resend: ResendStandin, twilio: TwilioStandin, log_p
     return processes.celery_worker(env=env, log_path=log_path, pool="solo")
 
 
-@contextlib.contextmanager
-def publishing_to(queue: str):
-    """This process publishes tasks for real (not eagerly), to ``queue`` only."""
-    was_eager, was_queue = celery_app.conf.task_always_eager, celery_app.conf.task_default_queue
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = was_eager
-        celery_app.conf.task_default_queue = was_queue
-
-
 def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
     queue = f"notifications-it-{uuid.uuid4().hex[:12]}"
 
@@ -96,7 +81,7 @@ def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
     from rest_framework.test import APIClient
 
     # Both processes point at the same stand-ins: this one decides what to queue, the worker sends.
-    with provider_standins(settings) as servers, publishing_to(queue):
+    with provider_standins(settings) as servers, processes.publishing_to(queue):
         resend, twilio = servers.resend, servers.twilio
         worker = start_worker(queue, resend, twilio, log_path)
         try:
