@@ -233,24 +233,27 @@ def publishing_to(queue: str, *, broker: str | None = None) -> Iterator[None]:
     from booking_project.celery import app
 
     conf = app.conf
-    saved = (conf.task_always_eager, conf.task_default_queue, conf.broker_url)
+    saved = (conf.task_always_eager, conf.task_default_queue)
     conf.task_always_eager = False
     conf.task_default_queue = queue
     if broker:
-        _reconnect(app, broker)
+        _publish_to(app, broker)
     try:
         yield
     finally:
-        conf.task_always_eager, conf.task_default_queue = saved[0], saved[1]
+        conf.task_always_eager, conf.task_default_queue = saved
         if broker:
-            _reconnect(app, saved[2])
+            _publish_to(app, None)
 
 
-def _reconnect(app, broker: str) -> None:
-    """Point the app's publishing connections at ``broker`` (they are pooled per broker URL)."""
-    app.conf.broker_url = broker
-    if app._pool is not None:
-        app._pool.force_close_all()
+def _publish_to(app, broker: str | None) -> None:
+    """Publish on ``broker`` (``None``: the configured one again).
+
+    ``broker_write_url``, because a ``CELERY_BROKER_URL`` in the environment
+    outranks ``broker_url`` set at run time; kombu keeps a connection pool
+    per URL, so the app only has to pick its pool again.
+    """
+    app.conf.broker_write_url = broker
     app._pool = None
     app.amqp._producer_pool = None
 
