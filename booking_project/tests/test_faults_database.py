@@ -97,7 +97,7 @@ def dsn() -> str:
     return processes.database_url(connection.settings_dict)
 
 
-def terminate_the_request_blocked_on(table: str, send) -> tuple[Answer, dict]:
+def terminate_the_request_blocked_on(table: str, send, web: processes.Process) -> tuple[Answer, dict]:
     """Run ``send`` while ``table`` is locked; terminate its backend once it waits there.
 
     Returns the answer and what PostgreSQL said of the backend when it was
@@ -119,7 +119,14 @@ def terminate_the_request_blocked_on(table: str, send) -> tuple[Answer, dict]:
             ).fetchall()
             return bool(found)
 
-        processes.wait_until(blocked, timeout=30, what=f"the request waiting on {table}")
+        try:
+            processes.wait_until(blocked, timeout=30, what=f"the request waiting on {table}", logs=(web,))
+        except AssertionError as error:
+            activity = watcher.execute(
+                "SELECT pid, state, wait_event_type, wait_event, backend_xid, query FROM pg_stat_activity "
+                "WHERE datname = current_database()"
+            ).fetchall()
+            raise AssertionError(f"{error}\nanswers: {answers}\npg_stat_activity: {activity}") from None
         ((pid, query, wrote),) = found
         assert watcher.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
         locker.rollback()
@@ -144,7 +151,7 @@ def test_a_dropped_connection_mid_booking_is_a_clean_503_with_nothing_written_an
 
     # The booking row is inserted; the request is cut while it waits to write the booking's event.
     answer, backend = terminate_the_request_blocked_on(
-        "bookings_event", lambda: call(f"{url}/api/bookings", method="POST", key=key, body=body)
+        "bookings_event", lambda: call(f"{url}/api/bookings", method="POST", key=key, body=body), web
     )
 
     assert backend["query"].startswith('INSERT INTO "bookings_event"') and backend["wrote"] is True
@@ -167,7 +174,7 @@ def test_a_dropped_connection_while_a_page_reads_is_a_plain_503_page_and_the_nex
     url, web = server
     BrandFactory(slug="acme", name="Acme Coaching")
 
-    answer, backend = terminate_the_request_blocked_on("scheduling_brand", lambda: call(f"{url}/"))
+    answer, backend = terminate_the_request_blocked_on("scheduling_brand", lambda: call(f"{url}/"), web)
 
     assert backend["query"].startswith("SELECT") and backend["wrote"] is False
     assert answer.status == 503, (answer.body, web.log())
