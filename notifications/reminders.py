@@ -59,7 +59,7 @@ PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
 MAX_QUEUE_ATTEMPTS = 5
 # Reminders claimed and handed over in one transaction: a few statements for
 # all of them, instead of one transaction (and one commit) per reminder.
-CLAIM_CHUNK = 250
+CLAIM_CHUNK = 200
 
 
 def _reason_no_phone(channel: str) -> str:
