@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export SITE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test lint format bench migrate demo clean
+.PHONY: run test faults lint format bench migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(STAMP)
 ## test: the whole suite (DATABASE_URL / CELERY_BROKER_URL select PostgreSQL / Redis)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+## faults: the fault suite alone (also part of `make test`); needs DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...
+faults: $(STAMP)
+	REQUIRE_SERVICES=1 $(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
