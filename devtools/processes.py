@@ -18,7 +18,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -42,23 +41,12 @@ def database_url(settings_dict: Mapping) -> str:
     return f"postgres://{settings_dict['USER']}{password}@{host}{port}/{settings_dict['NAME']}"
 
 
-def free_port(ports: range = PORTS) -> int:
-    """A port of ``ports`` nothing listens on now."""
-    for port in ports:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"No free port in {ports.start}-{ports.stop - 1}")
-
-
 @dataclass
 class Process:
     name: str
     popen: subprocess.Popen
     log_path: Path
+    port: int | None = None
 
     @property
     def running(self) -> bool:
@@ -192,35 +180,78 @@ def celery_beat(*, env: Mapping[str, str], log_path: Path, schedule: Path) -> Pr
     return start("beat", command, env=env, log_path=log_path)
 
 
-def redis_server(*, port: int, log_path: Path) -> Process:
-    """A private redis-server that keeps nothing on disk: stopping it loses its queues."""
+def redis_server(*, log_path: Path, port: int | None = None) -> Process:
+    """A private redis-server that keeps nothing on disk: stopping it loses its queues.
+
+    On ``port`` (to start one again where it was), else on the first of
+    :data:`PORTS` it can bind.
+    """
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed")
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    command += ["--dir", str(log_path.parent)]
-    process = start("redis", command, env=os.environ, log_path=log_path)
-    wait_for_port(port, timeout=10, what=process)
-    return process
+
+    def command(port: int) -> list[str]:
+        options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        return [binary, *options, "--dir", str(log_path.parent)]
+
+    return _listening(
+        "redis",
+        command,
+        env=os.environ,
+        log_path=log_path,
+        ports=[port] if port else PORTS,
+        ready=(lambda port: "Ready to accept connections"),
+    )
 
 
-def gunicorn(*, env: Mapping[str, str], port: int, log_path: Path, workers: int = 1) -> Process:
-    """The production web server (one sync worker by default: requests are served one after another)."""
-    command = [
-        str(BIN / "gunicorn"),
-        "booking_project.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--timeout",
-        "60",
-        "--access-logfile",
-        "-",
-    ]
-    process = start("gunicorn", command, env=env, log_path=log_path)
-    wait_for_port(port, timeout=30, what=process)
-    return process
+def gunicorn(*, env: Mapping[str, str], log_path: Path, workers: int = 1) -> Process:
+    """The production web server on the first free port of :data:`PORTS` (one sync worker by default)."""
+
+    def command(port: int) -> list[str]:
+        return [
+            str(BIN / "gunicorn"),
+            "booking_project.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "60",
+            "--access-logfile",
+            "-",
+            "--no-control-socket",
+        ]
+
+    return _listening("gunicorn", command, env=env, log_path=log_path, ports=PORTS, ready=lambda port: "Booting worker")
+
+
+BIND_FAILURES = ("Connection in use", "Address already in use")
+
+
+def _listening(name, command, *, env, log_path: Path, ports, ready, timeout: float = 30) -> Process:
+    """Start a server on the first port it binds; ready once its log says so.
+
+    The log, not a connection, decides: something else may listen on a port
+    that was free a moment ago, and a test must never talk to it.
+    """
+    for port in ports:
+        if port is None:
+            continue
+        process = start(name, command(port), env=env, log_path=log_path)
+        process.port = port
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log = process.log(last=10**6)
+            if any(failure in log for failure in BIND_FAILURES) or not process.running:
+                process.stop(timeout=5)
+                break
+            if ready(port) in log:
+                return process
+            time.sleep(0.1)
+        else:
+            process.stop(timeout=5)
+            raise RuntimeError(f"{name} did not start on {port} within {timeout}s:\n{process.log()}")
+    raise RuntimeError(f"{name} could bind none of the ports {list(ports)}:\n{process.log()}")
 
 
 @contextlib.contextmanager
@@ -256,18 +287,6 @@ def _publish_to(app, broker: str | None) -> None:
     app.conf.broker_write_url = broker
     app._pool = None
     app.amqp._producer_pool = None
-
-
-def wait_for_port(port: int, *, timeout: float, what: Process) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not what.running:
-            raise RuntimeError(f"{what.name} exited before listening on {port}:\n{what.log()}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what.name} did not listen on {port} within {timeout}s:\n{what.log()}")
 
 
 def wait_until(condition: Callable[[], object], *, timeout: float, what: str, logs: tuple[Process, ...] = ()) -> None:

@@ -69,7 +69,6 @@ def call(url: str, *, method: str = "GET", key: str | None = None, body: dict | 
 
 @pytest.fixture
 def server(tmp_path):
-    port = processes.free_port()
     env = processes.app_environment(
         database=processes.database_url(connection.settings_dict),
         broker="memory://",  # the booking's messages are not this test's subject
@@ -81,9 +80,9 @@ def server(tmp_path):
         DJANGO_SECURE_SSL_REDIRECT="0",
         CONN_MAX_AGE="60",
     )
-    web = processes.gunicorn(env=env, port=port, log_path=tmp_path / "gunicorn.log")
+    web = processes.gunicorn(env=env, log_path=tmp_path / "gunicorn.log")
     try:
-        yield f"http://127.0.0.1:{port}", web
+        yield f"http://127.0.0.1:{web.port}", web
     finally:
         web.stop()
 

@@ -200,10 +200,9 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(stack):
 
 
 def test_bookings_made_while_redis_is_down_succeed_and_their_messages_arrive_once_it_is_back(stack):
-    port = processes.free_port()
-    redis = processes.redis_server(port=port, log_path=stack.tmp_path / "redis.log")
+    redis = processes.redis_server(log_path=stack.tmp_path / "redis.log")
     stack.started.append(redis)
-    stack.broker = f"redis://127.0.0.1:{port}/0"
+    stack.broker = f"redis://127.0.0.1:{redis.port}/0"
     brand = BrandFactory(slug="acme")
     instructor, event_type = bookable(brand, timezone="UTC", send_sms_confirmation=True)
     _, key = api_key_create(brand=brand, scope="secret")
@@ -235,7 +234,7 @@ def test_bookings_made_while_redis_is_down_succeed_and_their_messages_arrive_onc
         assert [answer.status_code for answer in answers] == [201, 201, 201]
         assert Notification.objects.filter(status="pending").count() == 9  # written, waiting for the broker
 
-        redis = processes.redis_server(port=port, log_path=stack.tmp_path / "redis-again.log")
+        redis = processes.redis_server(port=redis.port, log_path=stack.tmp_path / "redis-again.log")
         stack.started.append(redis)
         stack.wait_until(all_sent, "every message delivered after Redis came back")
 
