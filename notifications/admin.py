@@ -88,7 +88,20 @@ class NotificationAdmin(ReadOnlyAdminMixin, BrandScopedAdmin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Delivery", {"fields": ("status", "attempts", "next_attempt_at", "sent_at", "provider_message_id")}),
+        (
+            "Delivery",
+            {
+                "fields": (
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "lease_expires_at",
+                    "sent_at",
+                    "provider_message_id",
+                    "batch_key",
+                )
+            },
+        ),
         ("Error", {"fields": ("last_error",)}),
         ("Record", {"fields": ("created_at", "updated_at", "booking_snapshot")}),
     ]
