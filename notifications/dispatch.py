@@ -118,8 +118,10 @@ def plan(items: Iterable[Item], *, new_batch_key: Callable[[list[Item]], str]) -
     batchable: dict[tuple, list[Item]] = defaultdict(list)
     for item in items:
         group = _batch_group(item.backend) if item.message.channel == EMAIL else None
-        if item.batch_key:
+        if item.batch_key and group is not None:
             retried_batches[item.batch_key].append(item)
+        elif item.batch_key:  # the provider that had the batch is no longer configured: nothing to repeat there
+            requests.append(Request([item]))
         elif group is not None and not item.message.attachments:
             batchable[group].append(item)
         else:

@@ -418,8 +418,8 @@ def notifications_send(*, notification_ids: Collection[int]) -> dict[int, SendOu
     only the rows this call claims are sent; the others answer
     ``not_claimed``. In order: claim (one transaction), read the rows (one
     query), skip what should no longer go out, render, store the snapshots
-    and batch keys a retry needs (one statement, before any provider call),
-    make the provider requests concurrently, record every outcome and its
+    and batch keys a retry needs (before any provider call), make the
+    provider requests concurrently, record every outcome and its
     :class:`NotificationAttempt` (one transaction, only for rows still
     claimed by this call). Never raises for provider errors.
     """

@@ -214,6 +214,19 @@ def test_part_of_an_unfinished_batch_held_elsewhere_keeps_the_whole_batch_out_of
     assert standins.resend.requests == []
 
 
+def test_a_batch_left_unfinished_when_resend_is_no_longer_configured_goes_out_one_by_one(standins, booking, settings):
+    rows = reminders(booking, 2)
+    Notification.objects.filter(pk__in=ids(rows)).update(batch_key="notifications-batch-x")
+    settings.RESEND_API_KEY = ""  # email now goes to the local (in-memory) backend, which has no batches
+    backends.outbox.clear()
+
+    outcomes = services.notifications_send(notification_ids=ids(rows))
+
+    assert {outcome.status for outcome in outcomes.values()} == {"sent"}
+    assert sorted(message.to for message in backends.outbox) == sorted(row.recipient for row in rows)
+    assert standins.resend.requests == []
+
+
 # --- concurrent requests and the deadline --------------------------------------------------------
 
 
