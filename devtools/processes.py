@@ -159,7 +159,7 @@ def celery_worker(
     if pool == "prefork":
         command += ["--concurrency", str(concurrency)]
     if beat_schedule is not None:
-        command += ["-B", "-S", "celery.beat:PersistentScheduler", "-s", str(beat_schedule)]
+        command += ["--beat", "--scheduler", "celery.beat:PersistentScheduler", "--schedule", str(beat_schedule)]
     return start("worker", command, env=env, log_path=log_path)
 
 
@@ -170,9 +170,9 @@ def celery_beat(*, env: Mapping[str, str], log_path: Path, schedule: Path) -> Pr
         "-A",
         "booking_project",
         "beat",
-        "-S",
+        "--scheduler",
         "celery.beat:PersistentScheduler",
-        "-s",
+        "--schedule",
         str(schedule),
         "--loglevel",
         "INFO",
