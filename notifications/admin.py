@@ -6,8 +6,8 @@ send it again with the "Resend" action, which queues a new notification
 through ``notifications.services.notification_resend``. Brand staff see only
 their brands' rows (``booking_project.admin_scoping``).
 
-The booking's change page shows its reminders and notifications too (SPEC:
-admin inlines). ``bookings`` never imports ``notifications``, so the inlines
+The booking's change page shows its reminders and notifications too
+(``docs/notifications.md``, Admin). ``bookings`` never imports ``notifications``, so the inlines
 are added to ``bookings.admin.BookingAdmin`` from here.
 """
 

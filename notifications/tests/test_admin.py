@@ -185,7 +185,7 @@ def test_staff_see_only_their_brands_reminders(staff_client, world):
     assert {reminder.booking.brand_id for reminder in response.context["cl"].result_list} == {world["acme"].pk}
 
 
-# --- the booking's page shows its reminders and notifications (SPEC: admin inlines) ------------
+# --- the booking's page shows its reminders and notifications (docs/notifications.md, Admin) ------------
 
 BOOKING_CHANGE = "admin:bookings_booking_change"
 

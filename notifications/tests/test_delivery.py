@@ -66,7 +66,7 @@ def notification(**filters) -> Notification:
     return Notification.objects.get(**filters)
 
 
-# --- the SPEC table, row by row ----------------------------------------------------------
+# --- the notification table of docs/product.md, row by row ----------------------------------------------------------
 
 
 def test_created_sends_the_attendee_confirmation_email_with_ics_and_the_manage_link(standins, run_on_commit):
