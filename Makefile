@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export SITE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test lint format bench migrate demo clean screenshots
+.PHONY: run test faults lint format bench migrate demo clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(STAMP)
 ## screenshots: run the browser tests and keep their screenshots for the docs (docs/screenshots/)
 screenshots: $(STAMP)
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -m browser -n 0 $(PYTEST_ARGS)
+
+## faults: the fault suite alone (also part of `make test`); needs DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...
+faults: $(STAMP)
+	REQUIRE_SERVICES=1 $(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

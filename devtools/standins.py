@@ -3,10 +3,11 @@
 Three small HTTP servers that speak just enough of each protocol for the real
 ``resend`` and ``twilio`` SDKs to talk to them:
 
-* ``ResendStandin``   -- ``POST /emails`` (+ ``GET /emails/{id}``), Bearer auth,
-  ``Idempotency-Key`` honoured, Resend's error shape.
-* ``TwilioStandin``   -- ``POST /2010-04-01/Accounts/{sid}/Messages.json``
-  (+ ``GET .../Messages/{SM...}.json``), HTTP Basic auth, SMS and
+* ``ResendStandin``   -- ``POST /emails``, ``POST /emails/batch`` (+ ``GET /emails/{id}``),
+  Bearer auth, ``Idempotency-Key`` honoured, Resend's error shape.
+* ``TwilioStandin``   -- ``POST /2010-04-01/Accounts/{sid}/Messages.json``, the
+  message list (``GET .../Messages.json`` filtered by ``To``, ``From``, ``DateSent``)
+  and ``GET .../Messages/{SM...}.json``, HTTP Basic auth, SMS and
   ``whatsapp:`` addresses, Twilio's error shape (21211 for a non-E.164 To...).
 * ``WebhookReceiver`` -- records any request on any path and answers a
   configurable status (default 200).
@@ -534,6 +535,9 @@ class _Standin:
 # --------------------------------------------------------------------------- Resend
 
 
+BATCH_LIMIT = 100  # emails per POST /emails/batch, as Resend
+_RESEND_ADDRESS = re.compile(r"(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?")
+
 _RESEND_ERROR_NAMES = {
     400: "validation_error",
     401: "missing_api_key",
@@ -555,6 +559,11 @@ class ResendStandin(_Standin):
     * ``Idempotency-Key``: a repeat with the same payload answers the same id and
       is not delivered again; a different payload gets ``409``.  Failed requests
       (injected faults) do not consume the key.
+    * ``POST /emails/batch``: up to 100 emails in one request, answered
+      ``{"data": [{"id"}, ...]}`` in order; strict validation (one invalid email,
+      such as a malformed ``to`` address, or any attachment, refuses the whole
+      batch with 422); one ``Idempotency-Key``
+      covers the whole list.  Each email is recorded with its ``batch_index``.
     * ``emails``: delivered emails -- the JSON payload as sent (``from``, ``to``,
       ``subject``, ``html``, ``text``, ``attachments``, ``headers``...) plus ``id``,
       ``idempotency_key``, ``api_key``, ``request_headers``, ``received_at``.
@@ -579,7 +588,7 @@ class ResendStandin(_Standin):
         return self.records
 
     def _init_state(self) -> None:
-        self._idempotency: dict[str, tuple[str, str]] = {}  # key -> (payload fingerprint, id)
+        self._idempotency: dict[str, tuple[str, list[str]]] = {}  # key -> (payload fingerprint, email ids)
 
     def _error_body(self, status: int, message: str) -> dict:
         name = _RESEND_ERROR_NAMES.get(status, "application_error" if status >= 500 else "validation_error")
@@ -607,6 +616,10 @@ class ResendStandin(_Standin):
             )
         if self.api_key is not None and token != self.api_key:
             return self._error(403, "API key is invalid")
+        if path == "/emails/batch":
+            if method != "POST":
+                return self._error(405, "Method not allowed")
+            return self._send_batch(request, token)
         if match:
             if method != "GET":
                 return self._error(405, "Method not allowed")
@@ -616,15 +629,56 @@ class ResendStandin(_Standin):
         payload = request["json"]
         if not isinstance(payload, dict):
             return self._error(422, "Invalid JSON body (expected an object).")
+        invalid = self._invalid_email(payload)
+        if invalid:
+            return self._error(422, invalid, name="missing_required_field")
+        response = self._deliver(request, token, [payload])
+        if response.status == 200:
+            response.body = response.body["data"][0]  # a single email answers {"id"}
+        return response
+
+    @staticmethod
+    def _invalid_email(payload: dict) -> str | None:
         for field in ("from", "to", "subject"):
             if not payload.get(field) and not (field != "to" and payload.get("template")):
-                return self._error(422, f"Missing `{field}` field.", name="missing_required_field")
+                return f"Missing `{field}` field."
+        recipients = payload["to"] if isinstance(payload["to"], list) else [payload["to"]]
+        for recipient in recipients:
+            if not isinstance(recipient, str) or not _RESEND_ADDRESS.fullmatch(recipient.strip()):
+                return (
+                    "Invalid `to` field. The email address needs to follow the `email@example.com` "
+                    "or `Name <email@example.com>` format."
+                )
+        return None
 
+    def _send_batch(self, request: dict, token: str) -> _Response:
+        """``POST /emails/batch``: up to 100 emails, strict validation (one bad email refuses them all).
+
+        Like Resend, attachments are not supported here, and one ``Idempotency-Key``
+        covers the whole request: a repeat with the same list answers the same ids.
+        """
+        payload = request["json"]
+        if not isinstance(payload, list) or not payload:
+            return self._error(422, "Invalid JSON body (expected a non-empty array of emails).")
+        if len(payload) > BATCH_LIMIT:
+            return self._error(422, f"Too many emails: a batch holds at most {BATCH_LIMIT}.")
+        for index, item in enumerate(payload):
+            if not isinstance(item, dict):
+                return self._error(422, f"emails[{index}]: expected an object.")
+            if item.get("attachments"):
+                return self._error(422, f"emails[{index}]: attachments are not supported in batch sending.")
+            invalid = self._invalid_email(item)
+            if invalid:
+                return self._error(422, f"emails[{index}]: {invalid}", name="missing_required_field")
+        return self._deliver(request, token, payload, batch=True)
+
+    def _deliver(self, request: dict, token: str, emails: list[dict], *, batch: bool = False) -> _Response:
+        """Record ``emails`` once per ``Idempotency-Key``; answer ``{"data": [{"id"}, ...]}``."""
         key = request["headers"].get("Idempotency-Key")
-        fingerprint = json.dumps(payload, sort_keys=True, default=str)
+        fingerprint = json.dumps(emails if batch else emails[0], sort_keys=True, default=str)
         with self._cond:
             if key is not None and key in self._idempotency:
-                previous_fingerprint, email_id = self._idempotency[key]
+                previous_fingerprint, email_ids = self._idempotency[key]
                 if previous_fingerprint != fingerprint:
                     return self._error(
                         409,
@@ -632,22 +686,25 @@ class ResendStandin(_Standin):
                         "Change your idempotency key or payload.",
                     )
                 request["idempotent_replay"] = True
-                return _Response(200, {"id": email_id}, note=f"idempotent replay of {email_id}")
-            email_id = str(uuid.uuid4())
+                data = [{"id": email_id} for email_id in email_ids]
+                return _Response(200, {"data": data}, note=f"idempotent replay of {', '.join(email_ids)}")
+            email_ids = [str(uuid.uuid4()) for _ in emails]
             if key is not None:
-                self._idempotency[key] = (fingerprint, email_id)
-            self._records.append(
-                {
-                    **copy.deepcopy(payload),
+                self._idempotency[key] = (fingerprint, email_ids)
+            for index, (email, email_id) in enumerate(zip(emails, email_ids, strict=True)):
+                record = {
+                    **copy.deepcopy(email),
                     "id": email_id,
                     "idempotency_key": key,
                     "api_key": token,
                     "request_headers": Headers(request["headers"]),
                     "received_at": request["received_at"],
                 }
-            )
+                if batch:
+                    record["batch_index"] = index
+                self._records.append(record)
             self._cond.notify_all()
-        return _Response(200, {"id": email_id})
+        return _Response(200, {"data": [{"id": email_id} for email_id in email_ids]})
 
     def _fetch(self, email_id: str) -> _Response:
         with self._cond:
@@ -673,6 +730,9 @@ class ResendStandin(_Standin):
         return self._error(404, "Email not found")
 
     def _summary(self, request: dict, response: _Response) -> str | None:
+        if isinstance(request["json"], list) and response.status == 200 and not response.note:
+            key = request["headers"].get("Idempotency-Key")
+            return f"[resend] batch of {len(request['json'])} emails" + (f" key={key}" if key else "")
         payload = request["json"] if isinstance(request["json"], dict) else {}
         if request["method"] == "POST" and response.status == 200 and not response.note:
             to = payload.get("to")
@@ -720,6 +780,29 @@ def _twilio_error(status: int, code: int, message: str) -> dict:
     }
 
 
+def _parse_date_filter(value: str) -> datetime.date | datetime.datetime | None:
+    """A ``DateSent`` filter value: a date, or an instant (UTC when it names no zone)."""
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            return datetime.date.fromisoformat(value)
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def _date_matches(sent_iso: str | None, compare: str, bound: datetime.date | datetime.datetime) -> bool:
+    if not sent_iso:
+        return False  # not sent yet: Twilio's DateSent filters leave it out
+    sent = datetime.datetime.fromisoformat(sent_iso)
+    if compare == "on":
+        day = bound.date() if isinstance(bound, datetime.datetime) else bound
+        return sent.date() == day
+    value: datetime.date | datetime.datetime = sent if isinstance(bound, datetime.datetime) else sent.date()
+    return value <= bound if compare == "before" else value >= bound
+
+
 def _segments(body: str) -> int:
     if not body:
         return 1
@@ -738,11 +821,16 @@ class TwilioStandin(_Standin):
       e.g. ``+15005550001``; add more with ``reject()``) get their error.
     * Success answers 201 with a Message resource (``sid`` = ``SM`` + 32 hex,
       ``status`` ``queued`` -- ``accepted`` with a MessagingServiceSid and no From).
+    * ``GET .../Messages.json`` lists accepted messages, newest first, filtered by
+      ``To``, ``From``, ``DateSent``, ``DateSent<`` and ``DateSent>`` (Twilio's page
+      shape; the SDK's ``messages.list(...)`` reads it).  A message counts as sent
+      (``date_sent`` set, ``status`` ``sent``) as soon as it is accepted.
     * ``messages``: accepted messages -- ``sid``, ``account_sid``, ``to``, ``from``,
       ``body``, ``channel`` (``sms``/``mms``/``whatsapp``), ``media_url``,
       ``messaging_service_sid``, ``status_callback``, ``params`` (the raw form
       fields ``To``/``From``/``Body``...), ``auth`` ({``username``, ``password``}),
-      ``request_headers``, ``resource`` (the JSON answered), ``received_at``.
+      ``request_headers``, ``resource`` (the JSON as fetched or listed), ``date_sent``
+      (ISO 8601), ``received_at``.
     """
 
     name = "twilio"
@@ -825,6 +913,8 @@ class TwilioStandin(_Standin):
                     if message["sid"] == sid and message["account_sid"] == account:
                         return _Response(200, message["resource"])
             return self._error(404, 20404, f"The requested resource {request['path']} was not found")
+        if request["method"] == "GET":
+            return self._list(account, request["path"], request["query"])
         if request["method"] != "POST":
             return self._error(405, 20004, "Method not allowed")
 
@@ -854,7 +944,8 @@ class TwilioStandin(_Standin):
             code, message, status = rejection
             return self._error(status, code, message)
 
-        now = email.utils.format_datetime(_now().replace(microsecond=0))
+        sent_at = _now().replace(microsecond=0)
+        now = email.utils.format_datetime(sent_at)
         sid = "SM" + secrets.token_hex(16)
         uri = f"/2010-04-01/Accounts/{account}/Messages/{sid}.json"
         resource = {
@@ -894,12 +985,70 @@ class TwilioStandin(_Standin):
                     "params": params,
                     "auth": {"username": username, "password": password},
                     "request_headers": Headers(request["headers"]),
-                    "resource": resource,
+                    # The stand-in hands a message to the carrier at once: listed and
+                    # fetched as "sent", while the create answer says "queued" as Twilio's does.
+                    "resource": {**resource, "status": "sent", "date_sent": now},
+                    "date_sent": sent_at.isoformat(),
                     "received_at": request["received_at"],
                 }
             )
             self._cond.notify_all()
         return _Response(201, resource)
+
+    def _list(self, account: str, path: str, query: dict) -> _Response:
+        """``GET .../Messages.json``: Twilio's message list, newest first, one page at a time.
+
+        Filters: ``To``, ``From``, ``DateSent`` (that day), ``DateSent<`` (on or
+        before), ``DateSent>`` (on or after); a date (``YYYY-MM-DD``) compares
+        days, a date and time (``YYYY-MM-DDTHH:MM:SSZ``, what the SDK sends)
+        compares instants. ``PageSize`` (default 50) and ``Page`` page it.
+        """
+        bounds = []
+        for name, compare in (("DateSent", "on"), ("DateSent<", "before"), ("DateSent>", "after")):
+            value = query.get(name)
+            if value is None:
+                continue
+            bound = _parse_date_filter(str(value))
+            if bound is None:
+                return self._error(400, 20001, f"Invalid {name}: {value}")
+            bounds.append((compare, bound))
+        try:
+            page_size = max(1, min(1000, int(query.get("PageSize") or 50)))
+            page = max(0, int(query.get("Page") or 0))
+        except ValueError:
+            return self._error(400, 20001, "Invalid PageSize or Page")
+        with self._cond:
+            found = [
+                message
+                for message in reversed(self._records)
+                if message["account_sid"] == account
+                and (query.get("To") is None or message["to"] == query["To"])
+                and (query.get("From") is None or message["from"] == query["From"])
+                and all(_date_matches(message["date_sent"], compare, bound) for compare, bound in bounds)
+            ]
+            resources = [copy.deepcopy(message["resource"]) for message in found]
+        start = page * page_size
+        items = resources[start : start + page_size]
+        filters = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
+
+        def page_uri(number: int) -> str:
+            return f"{path}?{urllib.parse.urlencode({**filters, 'PageSize': page_size, 'Page': number})}"
+
+        has_next = start + page_size < len(resources)
+        return _Response(
+            200,
+            {
+                "messages": items,
+                "start": start,
+                "end": start + max(len(items) - 1, 0),
+                "page": page,
+                "page_size": page_size,
+                "uri": page_uri(page),
+                "first_page_uri": page_uri(0),
+                "next_page_uri": page_uri(page + 1) if has_next else None,
+                "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+            },
+        )
 
     def _summary(self, request: dict, response: _Response) -> str | None:
         form = request["form"] or {}

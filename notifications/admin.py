@@ -116,7 +116,19 @@ class NotificationAdmin(BookingRowAdmin):
         (None, {"fields": ("booking_link", "session_time", "subject", "kind", "audience", "channel", "recipient")}),
         (
             "Delivery",
-            {"fields": ("status", "attempts", "next_attempt", "sent", "provider_message_id", "event", "reminder")},
+            {
+                "fields": (
+                    "status",
+                    "attempts",
+                    "next_attempt",
+                    "lease_expires_at",
+                    "sent",
+                    "provider_message_id",
+                    "batch_key",
+                    "event",
+                    "reminder",
+                )
+            },
         ),
         ("Error", {"fields": ("last_error",)}),
         ("Record", {"fields": ("created", "updated", "minutes_before", "booking_snapshot")}),

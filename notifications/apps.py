@@ -6,6 +6,6 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from . import receivers
+        from . import checks, receivers  # noqa: F401 - importing checks registers them
 
         receivers.connect()

@@ -9,6 +9,17 @@ request with the same idempotency key was accepted). The caller
 (``notifications.services``) turns those into the notification's status and
 its retry schedule.
 
+Two providers' abilities shape the sending (``docs/notifications.md``):
+
+* Resend takes up to 100 emails in one request (``send_batch``) under one
+  Idempotency-Key; attachments cannot go that way;
+* Twilio has no idempotency key, but lists what it sent (``find_sent``): a
+  retry of an SMS whose earlier attempt may have reached Twilio looks there
+  first instead of sending blind.
+
+Backends are called from several threads of one send task at once (the
+requests wait on the network), so they keep no per-request state.
+
 Which backend sends a channel is decided by settings (:func:`backend_for`):
 
 * email: :class:`ResendEmailBackend` when ``RESEND_API_KEY`` is set, else
@@ -27,10 +38,12 @@ so the devtools stand-ins can receive their requests.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
 import logging
 import threading
 import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 from typing import Protocol
@@ -107,6 +120,10 @@ class Backend(Protocol):
         """Hand the message to the provider; return its message id."""
 
 
+BATCH_LIMIT = 100
+"""Emails in one Resend batch request (the API's maximum)."""
+
+
 # --- email: Resend --------------------------------------------------------------
 
 
@@ -137,34 +154,63 @@ class ResendEmailBackend:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
 
-    def send(self, message: OutgoingMessage) -> str:
+    def _configure(self) -> None:
         resend.api_key = self.api_key
         resend.api_url = self.api_url
         resend.default_http_client = _resend_http_client(self.timeout)
-        params: dict = {
-            "from": message.sender,
-            "to": [message.to],
-            "subject": message.subject,
-            "html": message.html,
-            "text": message.text,
-        }
-        if message.reply_to:
-            params["reply_to"] = [message.reply_to]
-        if message.attachments:
-            params["attachments"] = [
-                {
-                    "filename": attachment.filename,
-                    "content": base64.b64encode(attachment.content).decode("ascii"),
-                    "content_type": attachment.content_type,
-                }
-                for attachment in message.attachments
-            ]
+
+    def send(self, message: OutgoingMessage) -> str:
+        self._configure()
         options = {"idempotency_key": message.idempotency_key} if message.idempotency_key else None
         try:
-            result = resend.Emails.send(params, options=options)
+            result = resend.Emails.send(_resend_params(message), options=options)
         except ResendError as error:
             raise _resend_error(error) from error
         return str(result["id"])
+
+    def send_batch(self, messages: Sequence[OutgoingMessage], *, idempotency_key: str) -> list[str]:
+        """Up to :data:`BATCH_LIMIT` emails without attachments in one request; their ids, in order.
+
+        One Idempotency-Key covers the whole request (Resend has none per email
+        in a batch), so a retry must send the very same list under it. Strict
+        validation: one invalid email refuses the batch (a ``PermanentError``
+        with status 422), and nothing is sent.
+        """
+        if not messages or len(messages) > BATCH_LIMIT or any(message.attachments for message in messages):
+            raise ValueError(f"A batch holds 1 to {BATCH_LIMIT} emails without attachments.")
+        self._configure()
+        try:
+            result = resend.Batch.send(
+                [_resend_params(message) for message in messages], options={"idempotency_key": idempotency_key}
+            )
+        except ResendError as error:
+            raise _resend_error(error) from error
+        ids = [str(item["id"]) for item in result["data"]]
+        if len(ids) != len(messages):
+            raise TemporaryError(f"Resend answered {len(ids)} ids for a batch of {len(messages)} emails.")
+        return ids
+
+
+def _resend_params(message: OutgoingMessage) -> dict:
+    params: dict = {
+        "from": message.sender,
+        "to": [message.to],
+        "subject": message.subject,
+        "html": message.html,
+        "text": message.text,
+    }
+    if message.reply_to:
+        params["reply_to"] = [message.reply_to]
+    if message.attachments:
+        params["attachments"] = [
+            {
+                "filename": attachment.filename,
+                "content": base64.b64encode(attachment.content).decode("ascii"),
+                "content_type": attachment.content_type,
+            }
+            for attachment in message.attachments
+        ]
+    return params
 
 
 def _resend_error(error) -> DeliveryError:
@@ -186,20 +232,25 @@ def _resend_error(error) -> DeliveryError:
 # --- SMS and WhatsApp: Twilio ------------------------------------------------------
 
 
-_twilio_lock = threading.Lock()
-_twilio_clients: dict[tuple, object] = {}
+_twilio_clients = threading.local()
 
 
 def _twilio_client(account_sid: str, auth_token: str, api_url: str, timeout: float):
-    """One SDK client per credentials and base URL (it pools HTTP connections)."""
+    """One SDK client per thread, credentials and base URL.
+
+    A client pools HTTP connections in a ``requests`` session and remembers its
+    last request and response, so threads sending at once do not share one.
+    """
     key = (account_sid, auth_token, api_url, timeout)
-    with _twilio_lock:
-        client = _twilio_clients.get(key)
-        if client is None:
-            client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
-            client.api.base_url = api_url
-            _twilio_clients[key] = client
-        return client
+    clients = getattr(_twilio_clients, "by_key", None)
+    if clients is None:
+        clients = _twilio_clients.by_key = {}
+    client = clients.get(key)
+    if client is None:
+        client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+        client.api.base_url = api_url
+        clients[key] = client
+    return client
 
 
 def whatsapp_address(number: str) -> str:
@@ -210,8 +261,9 @@ class TwilioSmsBackend:
     """SMS and WhatsApp through the ``twilio`` SDK's Messages API.
 
     WhatsApp is the same API with ``whatsapp:``-prefixed addresses. Twilio has
-    no idempotency key for messages: a timeout after Twilio accepted a message
-    can, on retry, send it twice (documented in ``docs/notifications.md``).
+    no idempotency key for messages, so before a retry the caller asks
+    :meth:`find_sent` whether an earlier attempt got through (what that lookup
+    cannot rule out is in ``docs/notifications.md``).
     """
 
     name = "twilio"
@@ -222,23 +274,67 @@ class TwilioSmsBackend:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
 
-    def send(self, message: OutgoingMessage) -> str:
-        to, sender = message.to, message.sender
+    def _addresses(self, message: OutgoingMessage) -> tuple[str, str]:
         if message.channel == WHATSAPP:
-            to, sender = whatsapp_address(to), whatsapp_address(sender)
-        client = _twilio_client(self.account_sid, self.auth_token, self.api_url, self.timeout)
+            return whatsapp_address(message.to), whatsapp_address(message.sender)
+        return message.to, message.sender
+
+    def _client(self):
+        return _twilio_client(self.account_sid, self.auth_token, self.api_url, self.timeout)
+
+    def send(self, message: OutgoingMessage) -> str:
+        to, sender = self._addresses(message)
         try:
-            sent = client.messages.create(to=to, from_=sender, body=message.text)
-        except TwilioRestException as error:
-            text = f"Twilio {error.status} (code {error.code}): {error.msg}"
-            if error.status >= 500 or error.status == 429:
-                raise TemporaryError(text, status=error.status, code=error.code) from error
-            raise PermanentError(text, status=error.status, code=error.code) from error
-        except requests.RequestException as error:
-            raise TemporaryError(f"Twilio unreachable: {type(error).__name__}: {error}") from error
-        except TwilioException as error:
-            raise TemporaryError(f"Twilio: {error}") from error
+            sent = self._client().messages.create(to=to, from_=sender, body=message.text)
+        except TWILIO_ERRORS as error:
+            raise _twilio_error(error) from error
         return str(sent.sid)
+
+    def find_sent(self, message: OutgoingMessage, *, since: dt.datetime, exclude: Collection[str] = ()) -> str | None:
+        """The sid of a message Twilio sent with this ``To``, ``From`` and body since ``since``, if any.
+
+        Reads Twilio's message list filtered by ``To``, ``From`` and ``DateSent``
+        (from ``since``'s day), keeps those sent at ``since`` or later (less a
+        minute for clock skew) whose body is this one, and leaves out the sids
+        in ``exclude`` (messages already recorded for other notifications, such
+        as the original of a resent copy). Raises ``TemporaryError`` when the
+        list cannot be read: then nobody knows, and nothing may be sent.
+        """
+        to, sender = self._addresses(message)
+        earliest = since - LOOKUP_CLOCK_SKEW
+        try:
+            listed = self._client().messages.list(
+                to=to, from_=sender, date_sent_after=earliest.date(), limit=LOOKUP_LIMIT
+            )
+        except TWILIO_ERRORS as error:
+            raise _twilio_error(error, doing="listing messages") from error
+        for candidate in listed:
+            sent_at = candidate.date_sent
+            if candidate.sid in exclude or sent_at is None or sent_at < earliest:
+                continue
+            if (candidate.body or "").strip() == message.text.strip():
+                return str(candidate.sid)
+        return None
+
+
+LOOKUP_CLOCK_SKEW = dt.timedelta(minutes=1)
+"""How far Twilio's clock may be behind ours when comparing ``date_sent``."""
+LOOKUP_LIMIT = 200
+"""Messages read at most per lookup (to one number, from one sender, since one day)."""
+TWILIO_ERRORS = (TwilioException, requests.RequestException)
+
+
+def _twilio_error(error: Exception, *, doing: str = "") -> DeliveryError:
+    """A Twilio SDK or HTTP exception as a delivery error (4xx permanent, the rest temporary)."""
+    context = f" while {doing}" if doing else ""
+    if isinstance(error, TwilioRestException):
+        text = f"Twilio {error.status} (code {error.code}){context}: {error.msg}"
+        if error.status >= 500 or error.status == 429:
+            return TemporaryError(text, status=error.status, code=error.code)
+        return PermanentError(text, status=error.status, code=error.code)
+    if isinstance(error, requests.RequestException):
+        return TemporaryError(f"Twilio unreachable{context}: {type(error).__name__}: {error}")
+    return TemporaryError(f"Twilio{context}: {error}")
 
 
 # --- local backends ----------------------------------------------------------------

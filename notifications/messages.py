@@ -271,6 +271,7 @@ def _context(
         "event_type": booking.event_type,
         "audience": notification.audience,
         "is_host": is_host,
+        "has_calendar": notification.channel == Channel.EMAIL and carries_calendar(notification),
         "timezone": zone_name,
         "when": format_when(state.start_at, state.end_at, zone_name),
         "when_short": format_short(state.start_at, zone_name),
@@ -299,8 +300,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def carries_calendar(notification: Notification) -> bool:
+    """Whether the email carries the booking's ``.ics``: the attendee's, about the booking itself.
+
+    Not a reminder: the calendar entry came with the confirmation, and every
+    change since (reschedule, cancellation) brought its own. A reminder's
+    copy would change nothing in a calendar, and leaving it out lets
+    reminders go to Resend's batch endpoint, which takes no attachments.
+    """
+    return notification.audience == Notification.Audience.ATTENDEE and notification.kind != Notification.Kind.REMINDER
+
+
 def render_email(notification: Notification) -> RenderedMessage:
-    """Subject, plain text, HTML and (for the attendee) the ``.ics``; a series' announcement lists them all."""
+    """Subject, plain text, HTML and (for the attendee, except reminders) the ``.ics``; a series' announcement
+    lists every session and its ``.ics`` holds them all."""
     state = booking_state(notification)
     occurrences = series_occurrences(notification)
     context = _context(notification, state, occurrences)
@@ -310,10 +323,10 @@ def render_email(notification: Notification) -> RenderedMessage:
     html = select_template(_templates(kind, audience, ".html")).render(context)
     booking = notification.booking
     attachments: tuple[Attachment, ...] = ()
-    if audience == Notification.Audience.ATTENDEE and occurrences:
+    if carries_calendar(notification) and occurrences:
         ics = series_ics(occurrences, stamp=notification.created_at)
         attachments = (Attachment(ICS_FILENAME, ics, "text/calendar; charset=utf-8; method=PUBLISH"),)
-    elif audience == Notification.Audience.ATTENDEE:
+    elif carries_calendar(notification):
         cancelled = kind == Notification.Kind.CANCELLATION
         ics = booking_ics(
             booking,

@@ -3,7 +3,9 @@
 A :class:`Notification` row is written in the same transaction as the event
 that causes it (status ``pending``), then a Celery task sends it after
 commit. The row is the log too: attempts, provider message id, last error.
-A sweep re-enqueues rows left ``pending`` (broker down at commit).
+A sweep re-enqueues rows left ``pending`` (broker down at commit, a task lost
+with its worker) and takes back rows whose claim (``lease_expires_at``)
+lapsed while ``sending`` (the worker died mid-attempt).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Notification(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending"  # written, waiting for (or between) attempts
-        SENDING = "sending"  # claimed by a worker
+        SENDING = "sending"  # claimed by a worker, until lease_expires_at
         SENT = "sent"
         FAILED = "failed"  # gave up: permanent error or retries exhausted
         SKIPPED = "skipped"  # nothing to do (e.g. reminder for a cancelled booking)
@@ -63,6 +65,18 @@ class Notification(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While sending: when the worker's claim lapses. A worker that has not recorded the attempt's "
+        "outcome by then is presumed dead: the sweep logs the attempt as lost and sends the message again.",
+    )
+    batch_key = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Emails sent together in one Resend batch request: that request's Idempotency-Key. "
+        "Until the batch's outcome is known, its emails are only ever sent again together, under this key.",
+    )
     provider_message_id = models.CharField(max_length=100, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -24,9 +24,10 @@ Each booking's reminder rows follow its lifecycle: scheduled on create
 reschedule, cancelled when the booking ends any other way.
 
 The receivers run inside the booking transaction (``bookings.signals``): they
-only write rows (``notification_queue`` enqueues after commit), so the rows
-commit or roll back with the change, and return warnings for what cannot be
-attempted. Those messages are still logged, as ``skipped`` rows with the
+only write rows, all of an event's messages in one statement
+(``notifications_queue`` enqueues one task for them after commit), so the
+rows commit or roll back with the change, and return warnings for what
+cannot be attempted. Those messages are still logged, as ``skipped`` rows with the
 reason, so staff see them in the admin and can resend once the phone number
 or the Twilio settings are there.
 
@@ -47,7 +48,7 @@ from bookings.models import Booking, Event
 from .backends import channel_unavailable_reason
 from .models import Channel, Notification
 from .reminders import reminder_schedule_warnings, reminders_cancel, reminders_recompute, reminders_schedule
-from .services import notification_queue, notification_record_skipped
+from .services import new_notification, notification_record_skipped, notifications_queue
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +82,8 @@ def host_recipients(booking: Booking) -> list[str]:
     return recipients
 
 
-def _attendee_email(booking: Booking, event: Event, kind: str) -> None:
-    notification_queue(
+def _attendee_email(booking: Booking, event: Event, kind: str) -> Notification:
+    return new_notification(
         booking=booking,
         kind=kind,
         channel=Channel.EMAIL,
@@ -92,32 +93,35 @@ def _attendee_email(booking: Booking, event: Event, kind: str) -> None:
     )
 
 
-def _host_emails(booking: Booking, event: Event, kind: str) -> None:
-    for address in host_recipients(booking):
-        notification_queue(
+def _host_emails(booking: Booking, event: Event, kind: str) -> list[Notification]:
+    return [
+        new_notification(
             booking=booking, kind=kind, channel=Channel.EMAIL, recipient=address, audience=HOST, event=event
         )
+        for address in host_recipients(booking)
+    ]
 
 
-def _confirmation(booking: Booking, event: Event) -> list[str]:
+def _confirmation(booking: Booking, event: Event) -> tuple[list[Notification], list[str]]:
     """The attendee's confirmation email and SMS, as the event type asks; warnings for the SMS."""
     event_type = booking.event_type
-    if event_type.send_email_confirmation:
-        _attendee_email(booking, event, Kind.CONFIRMATION)
+    rows = [_attendee_email(booking, event, Kind.CONFIRMATION)] if event_type.send_email_confirmation else []
     if not event_type.send_sms_confirmation:
-        return []
+        return rows, []
     phone = booking.attendee_phone.strip()
     unavailable = channel_unavailable_reason(Channel.SMS, booking.brand)
     if phone and not unavailable:
-        notification_queue(
-            booking=booking,
-            kind=Kind.CONFIRMATION,
-            channel=Channel.SMS,
-            recipient=phone,
-            audience=ATTENDEE,
-            event=event,
+        rows.append(
+            new_notification(
+                booking=booking,
+                kind=Kind.CONFIRMATION,
+                channel=Channel.SMS,
+                recipient=phone,
+                audience=ATTENDEE,
+                event=event,
+            )
         )
-        return []
+        return rows, []
     warning = NO_PHONE_WARNING if not phone else f"SMS confirmation not sent: {unavailable}"
     notification_record_skipped(
         booking=booking,
@@ -128,7 +132,13 @@ def _confirmation(booking: Booking, event: Event) -> list[str]:
         audience=ATTENDEE,
         event=event,
     )
-    return [warning]
+    return rows, [warning]
+
+
+def _queue(rows: list[Notification]) -> None:
+    """One write and one task for all of an event's messages (sent after the booking commits)."""
+    if rows:
+        notifications_queue(rows)
 
 
 def first_of_its_series(booking: Booking) -> bool:
@@ -141,24 +151,24 @@ def first_of_its_series(booking: Booking) -> bool:
 def on_booking_created(sender, *, booking: Booking, event: Event, **kwargs) -> list[str]:
     if not first_of_its_series(booking):
         return []  # the series' first occurrence announces them all
-    warnings = _confirmation(booking, event)
-    _host_emails(booking, event, Kind.HOST_NEW_BOOKING)
+    rows, warnings = _confirmation(booking, event)
+    _queue([*rows, *_host_emails(booking, event, Kind.HOST_NEW_BOOKING)])
     return warnings
 
 
 def on_booking_confirmed(sender, *, booking: Booking, event: Event, **kwargs) -> list[str]:
-    return _confirmation(booking, event)
+    rows, warnings = _confirmation(booking, event)
+    _queue(rows)
+    return warnings
 
 
 def on_booking_cancelled(sender, *, booking: Booking, event: Event, **kwargs) -> list[str]:
-    _attendee_email(booking, event, Kind.CANCELLATION)
-    _host_emails(booking, event, Kind.CANCELLATION)
+    _queue([_attendee_email(booking, event, Kind.CANCELLATION), *_host_emails(booking, event, Kind.CANCELLATION)])
     return []
 
 
 def on_booking_rescheduled(sender, *, booking: Booking, event: Event, **kwargs) -> list[str]:
-    _attendee_email(booking, event, Kind.RESCHEDULE)
-    _host_emails(booking, event, Kind.RESCHEDULE)
+    _queue([_attendee_email(booking, event, Kind.RESCHEDULE), *_host_emails(booking, event, Kind.RESCHEDULE)])
     return []
 
 

@@ -14,17 +14,20 @@ errors and the final delivery state live on that Notification; the reminder row
 only records that it was handed over (``sent``) or why not (``skipped``).
 
 Exactly once: :func:`reminders_process_due` may run in several Celery workers,
-several beat schedulers and the cron endpoints at the same moment. Each
-reminder is claimed in its own short transaction by a conditional
-``UPDATE ... WHERE status = 'scheduled'`` whose row count decides who owns it
-(this alone is enough on SQLite, where IMMEDIATE transactions serialise
-writers). On PostgreSQL the booking and the reminder are first locked with
+several beat schedulers and the cron endpoints at the same moment. Due
+reminders are claimed a chunk at a time, in one short transaction per chunk:
+on PostgreSQL the bookings and then the reminders are locked with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent passes split the work
 instead of queueing behind each other, and the booking is locked *before* the
 reminder, the same order the booking services use (cancel and reschedule lock
 the booking, then their receivers update its reminders), so a pass and a
-cancel can never deadlock. ``Notification.reminder`` is one-to-one, so the
-database refuses a second notification for a reminder whatever happens.
+cancel can never deadlock. The claim itself is a conditional
+``UPDATE ... WHERE status = 'scheduled'`` (this alone is enough on SQLite,
+where IMMEDIATE transactions serialise writers). ``Notification.reminder`` is
+one-to-one, so the database refuses a second notification for a reminder
+whatever happens. A chunk that fails as a whole (one reminder's hand-over
+raising) is rolled back and its reminders are then handled one per
+transaction, so one bad row never holds up the others.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from bookings.models import Booking, BookingStatus
 
 from .backends import channel_unavailable_reason
 from .models import BookingReminder, Channel, Notification
-from .services import notification_queue
+from .services import new_notification, notification_queue, notifications_queue
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,9 @@ PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
 # A reminder whose hand-over to the notification outbox keeps raising is given
 # up after this many passes (it is then ``skipped`` with the error).
 MAX_QUEUE_ATTEMPTS = 5
+# Reminders claimed and handed over in one transaction: a few statements for
+# all of them, instead of one transaction (and one commit) per reminder.
+CLAIM_CHUNK = 200
 
 
 def _reason_no_phone(channel: str) -> str:
@@ -277,6 +283,79 @@ def _finish(reminder_id: int, **fields: Any) -> bool:
     return claimed == 1
 
 
+def _skip_reason(booking: Booking, reminder: BookingReminder, now: dt.datetime) -> str:
+    if booking.status != BookingStatus.CONFIRMED:
+        return _reason_not_confirmed(booking.status)
+    if booking.start_at <= now:
+        return REASON_SESSION_STARTED
+    if not _recipient(booking, reminder.channel):
+        return _reason_no_phone(reminder.channel)
+    return ""
+
+
+def _process_chunk(candidates: list[tuple[int, int]], now: dt.datetime) -> dict[int, str]:
+    """Claim and handle many due reminders in one transaction; the outcome of each one this pass took.
+
+    The same locks, in the same order, as :func:`_process_one`, taken for the
+    whole chunk at once (``SKIP LOCKED``: what another pass or a booking write
+    holds is left to it); then one ``UPDATE`` per outcome and one ``INSERT``
+    for all the notifications. Raises if any part fails, rolling the whole
+    chunk back; the caller then handles its reminders one by one.
+    """
+    outcomes: dict[int, str] = {}
+    with transaction.atomic():
+        bookings = {
+            booking.pk: booking
+            for booking in Booking.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+            .select_related("event_type", "brand")
+            .filter(pk__in={booking_id for _, booking_id in candidates})
+        }
+        reminders = list(
+            BookingReminder.objects.select_for_update(skip_locked=True).filter(
+                pk__in=[reminder_id for reminder_id, booking_id in candidates if booking_id in bookings],
+                status=BookingReminder.Status.SCHEDULED,
+                remind_at__lte=now,
+            )
+        )
+        skips: dict[str, list[int]] = {}
+        queued = []
+        for reminder in reminders:
+            booking = bookings[reminder.booking_id]
+            reason = _skip_reason(booking, reminder, now)
+            if reason:
+                skips.setdefault(reason, []).append(reminder.pk)
+                continue
+            queued.append(
+                new_notification(
+                    booking=booking,
+                    kind=Notification.Kind.REMINDER,
+                    channel=reminder.channel,
+                    recipient=_recipient(booking, reminder.channel),
+                    audience=Notification.Audience.ATTENDEE,
+                    reminder=reminder,
+                )
+            )
+        for reason, reminder_ids in skips.items():
+            _claim_many(reminder_ids, status=BookingReminder.Status.SKIPPED, last_error=reason)
+            outcomes.update(dict.fromkeys(reminder_ids, "skipped"))
+        if queued:
+            sent_ids = [notification.reminder_id for notification in queued]
+            _claim_many(sent_ids, status=BookingReminder.Status.SENT, sent_at=timezone.now(), last_error="")
+            notifications_queue(queued)
+            outcomes.update(dict.fromkeys(sent_ids, "sent"))
+    return outcomes
+
+
+def _claim_many(reminder_ids: list[int], **fields: Any) -> None:
+    """The chunk's claim: its reminders are locked by this transaction, so all of them must change."""
+    fields.setdefault("updated_at", timezone.now())
+    claimed = BookingReminder.objects.filter(pk__in=reminder_ids, status=BookingReminder.Status.SCHEDULED).update(
+        attempts=F("attempts") + 1, **fields
+    )
+    if claimed != len(reminder_ids):
+        raise RuntimeError(f"Claimed {claimed} of {len(reminder_ids)} locked reminders")
+
+
 def _process_one(reminder_id: int, booking_id: int, now: dt.datetime) -> str | None:
     """Claim and handle one due reminder; return its outcome, or None if another pass owns it."""
     with transaction.atomic():
@@ -296,13 +375,7 @@ def _process_one(reminder_id: int, booking_id: int, now: dt.datetime) -> str | N
         )
         if reminder is None:
             return None
-        skip_reason = ""
-        if booking.status != BookingStatus.CONFIRMED:
-            skip_reason = _reason_not_confirmed(booking.status)
-        elif booking.start_at <= now:
-            skip_reason = REASON_SESSION_STARTED
-        elif not _recipient(booking, reminder.channel):
-            skip_reason = _reason_no_phone(reminder.channel)
+        skip_reason = _skip_reason(booking, reminder, now)
         if skip_reason:
             return (
                 "skipped"
@@ -343,8 +416,10 @@ def reminders_process_due(*, now: dt.datetime | None = None, limit: int = 500, b
     """One pass over due reminders (``scheduled`` and ``remind_at <= now``), oldest first.
 
     Safe to run any number of times concurrently (beat task, workers, cron
-    endpoints, the management command): each reminder is claimed in its own
-    transaction and handled by exactly one pass (see the module docstring).
+    endpoints, the management command): reminders are claimed
+    :data:`CLAIM_CHUNK` per transaction and each is handled by exactly one
+    pass (see the module docstring); the notifications of a chunk are sent by
+    tasks of up to 100 after its commit.
     A claimed reminder of a booking that is not ``confirmed`` (or whose session
     has already started) is ``skipped`` with the reason; otherwise it is handed
     to the notification outbox and marked ``sent``. A hand-over that raises is
@@ -358,17 +433,27 @@ def reminders_process_due(*, now: dt.datetime | None = None, limit: int = 500, b
     now = now or timezone.now()
     counts = {"processed": 0, "sent": 0, "skipped": 0, "failed": 0}
     candidates = list(_due(now, brand_id).order_by("remind_at", "id").values_list("id", "booking_id")[:limit])
-    for reminder_id, booking_id in candidates:
+    for start in range(0, len(candidates), CLAIM_CHUNK):
+        chunk = candidates[start : start + CLAIM_CHUNK]
         try:
-            outcome = _process_one(reminder_id, booking_id, now)
-        except Exception as error:
-            logger.exception("Reminder %s could not be queued", reminder_id)
-            _record_failure(reminder_id, error)
-            outcome = "failed"
-        if outcome is None:
-            continue
-        counts[outcome] += 1
-        counts["processed"] += 1
+            outcomes = list(_process_chunk(chunk, now).values())
+        except Exception:
+            logger.warning("A chunk of %s reminders failed as a whole; handling them one by one", len(chunk))
+            outcomes = [_process_one_safely(reminder_id, booking_id, now) for reminder_id, booking_id in chunk]
+        for outcome in outcomes:
+            if outcome is not None:
+                counts[outcome] += 1
+                counts["processed"] += 1
     if counts["processed"]:
         logger.info("Reminder pass: %s", counts)
     return counts
+
+
+def _process_one_safely(reminder_id: int, booking_id: int, now: dt.datetime) -> str | None:
+    """:func:`_process_one`, with a failure recorded on the reminder (and given up after a few passes)."""
+    try:
+        return _process_one(reminder_id, booking_id, now)
+    except Exception as error:
+        logger.exception("Reminder %s could not be queued", reminder_id)
+        _record_failure(reminder_id, error)
+        return "failed"

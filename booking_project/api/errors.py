@@ -14,7 +14,10 @@ its exception through. The handler maps:
   ``{"detail", "code", **details}``;
 - ``Http404`` (and ``scheduling.selectors.NotInBrand``) to
   ``{"detail", "code": "not_found"}``: an unknown object and another brand's
-  answer the same.
+  answer the same;
+- a database that could not answer (``booking_project.database_outage``) to
+  503 ``{"detail", "code": "service_unavailable"}`` with ``Retry-After``:
+  nothing was changed, and the next request gets a new connection.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from booking_project.database_outage import RETRY_AFTER_SECONDS, is_database_outage, log_outage, outage_payload
 from booking_project.refusals import Refusal
 
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*")
@@ -51,6 +55,9 @@ def field_errors(error: DjangoValidationError) -> dict[str, list[str]]:
 
 
 def exception_handler(exc, context):
+    if is_database_outage(exc):
+        log_outage(context["request"], exc)
+        return Response(outage_payload(), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, Refusal):
         set_rollback()
         return Response({"detail": exc.message, "code": exc.code, **exc.details}, status=exc.http_status)

@@ -5,6 +5,7 @@ SQLite in ``var/`` and an embedded filesystem broker for Celery. Production
 points ``DATABASE_URL`` at PostgreSQL and ``CELERY_BROKER_URL`` at Redis.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A database that cannot answer is a 503 "try again", not a 500 (booking_project/database_outage.py).
+    "booking_project.database_outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "booking_project.urls"
@@ -177,6 +180,8 @@ if BROKER_IS_EMBEDDED:
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The queue tasks go to when nothing routes them (a test's worker gets a queue of its own).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
@@ -187,6 +192,25 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# --- Notification delivery (docs/notifications.md, "Delivery") -------------------
+# Seconds before a provider request counts as failed (then retried with backoff).
+NOTIFICATIONS_PROVIDER_TIMEOUT = env.float("NOTIFICATIONS_PROVIDER_TIMEOUT", default=10.0)
+# A worker's claim on a message lapses after this many seconds: the send task is
+# killed at that age (Celery time limit) and starts no provider request that could
+# outlast it, so a claim still held after it belongs to a dead worker; the sweep
+# then logs the attempt as lost and sends the message again.
+NOTIFICATIONS_LEASE_SECONDS = env.float("NOTIFICATIONS_LEASE_SECONDS", default=30.0)
+# How often the sweep runs, and how long a due message is left to its own queued
+# task before the sweep enqueues it again (a task lost with a killed worker).
+NOTIFICATIONS_SWEEP_SECONDS = env.float("NOTIFICATIONS_SWEEP_SECONDS", default=15.0)
+NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30.0)
+# Waits in seconds after the 1st, 2nd... failed attempt; after the last one the message is failed.
+NOTIFICATIONS_RETRY_DELAYS = env.list("NOTIFICATIONS_RETRY_DELAYS", cast=float, default=[10, 60, 300, 1800, 7200])
+# Provider requests one send task has in flight at once (threads waiting on the network).
+NOTIFICATIONS_SEND_CONCURRENCY = env.int("NOTIFICATIONS_SEND_CONCURRENCY", default=16)
+# Seconds between two reminder passes; 0 (the default) runs one at the start of every minute.
+REMINDERS_PASS_SECONDS = env.float("REMINDERS_PASS_SECONDS", default=0)
+
 # Periodic work is declared here (UTC) and synced into django-celery-beat's
 # PeriodicTask rows when beat starts; the tasks live in each app's tasks.py.
 CELERY_BEAT_SCHEDULE: dict = {
@@ -194,14 +218,15 @@ CELERY_BEAT_SCHEDULE: dict = {
     # a tick queued while the workers were down expires; the next tick does the work.
     "process-due-reminders": {
         "task": "notifications.process_due_reminders",
-        "schedule": crontab(minute="*"),
+        "schedule": dt.timedelta(seconds=REMINDERS_PASS_SECONDS) if REMINDERS_PASS_SECONDS else crontab(minute="*"),
         "options": {"expire_seconds": 50},
     },
-    # Re-enqueue notifications left pending (broker down at commit, retry waits) or stuck sending.
+    # Re-enqueue notifications left pending (broker down at commit, a task lost with its
+    # worker, retry waits) and take back those whose worker died while sending.
     "notifications-sweep": {
         "task": "notifications.sweep_notifications",
-        "schedule": crontab(minute="*"),
-        "options": {"expire_seconds": 50},
+        "schedule": dt.timedelta(seconds=NOTIFICATIONS_SWEEP_SECONDS),
+        "options": {"expire_seconds": max(1, int(NOTIFICATIONS_SWEEP_SECONDS))},
     },
     # Send webhook deliveries that are due (retries waiting in the database, lost tasks, dead workers).
     "webhooks-send-due": {
@@ -220,8 +245,6 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_WHATSAPP_FROM = env.str("TWILIO_WHATSAPP_FROM", default="")
 TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com").rstrip("/")
-# Seconds before a provider request counts as failed (then retried with backoff).
-NOTIFICATIONS_PROVIDER_TIMEOUT = env.float("NOTIFICATIONS_PROVIDER_TIMEOUT", default=10.0)
 # Email without RESEND_API_KEY goes here ("console": logged; "memory": kept in a list, for tests).
 NOTIFICATIONS_LOCAL_BACKEND = "console"
 # Force a backend per channel ("resend", "twilio", "console", "memory"), e.g. {"sms": "console"}.

@@ -165,6 +165,45 @@ def test_resend_invalid_api_key_and_validation():
         assert server.emails == []
 
 
+def batch_email(number: int) -> dict:
+    return {**{k: v for k, v in EMAIL.items() if k != "attachments"}, "to": [f"student{number}@example.test"]}
+
+
+def test_resend_batch_delivers_each_email_once_per_idempotency_key(resend_server):
+    emails = [batch_email(n) for n in range(3)]
+
+    first = resend.Batch.send(emails, options={"idempotency_key": "batch-1"})
+    again = resend.Batch.send(emails, options={"idempotency_key": "batch-1"})
+
+    ids = [item["id"] for item in first["data"]]
+    assert len(set(ids)) == 3 and [item["id"] for item in again["data"]] == ids
+    delivered = resend_server.emails
+    assert [(e["to"], e["id"], e["batch_index"]) for e in delivered] == [(emails[n]["to"], ids[n], n) for n in range(3)]
+    assert {e["idempotency_key"] for e in delivered} == {"batch-1"}
+    assert resend_server.requests[1].get("idempotent_replay") is True
+    assert resend_server.requests[0]["path"] == "/emails/batch"
+
+    with pytest.raises(resend.exceptions.ResendError) as excinfo:  # same key, another list
+        resend.Batch.send(emails[:2], options={"idempotency_key": "batch-1"})
+    assert (excinfo.value.code, excinfo.value.error_type) == (409, "invalid_idempotent_request")
+    assert len(resend_server.emails) == 3
+
+
+def test_resend_batch_is_refused_whole_when_one_email_is_invalid_or_has_attachments(resend_server):
+    with_attachment = {**batch_email(9), "attachments": EMAIL["attachments"]}
+    for bad in ({"from": "a@b.test", "subject": "no recipient"}, with_attachment):
+        with pytest.raises(resend.exceptions.ResendError) as excinfo:
+            resend.Batch.send([batch_email(1), bad], options={"idempotency_key": "strict"})
+        assert excinfo.value.code == 422
+        assert "emails[1]" in excinfo.value.message
+    with pytest.raises(resend.exceptions.ResendError) as excinfo:
+        resend.Batch.send([batch_email(n) for n in range(101)])
+    assert excinfo.value.code == 422 and "at most 100" in excinfo.value.message
+    assert resend_server.emails == []
+    # A refused batch did not consume its key.
+    assert len(resend.Batch.send([batch_email(1)], options={"idempotency_key": "strict"})["data"]) == 1
+
+
 # --------------------------------------------------------------------------- Twilio
 
 
@@ -196,6 +235,42 @@ def test_twilio_sms_and_whatsapp_recorded(twilio_server, twilio_client):
 
     fetched = twilio_client.messages(sms.sid).fetch()  # GET .../Messages/SM....json
     assert fetched.body == "Booking confirmed"
+
+
+def test_twilio_lists_messages_by_to_from_and_date_sent_through_the_sdk(twilio_server, twilio_client):
+    import datetime as dt
+
+    sent = [
+        twilio_client.messages.create(to=to, from_=sender, body=f"message {n}")
+        for n, (to, sender) in enumerate(
+            [("+15551234567", "+15005550006"), ("+15551234567", "+15005550007"), ("+15557654321", "+15005550006")]
+        )
+    ]
+    today = dt.datetime.now(dt.UTC)
+
+    listed = twilio_client.messages.list(to="+15551234567", from_="+15005550006", date_sent_after=today.date())
+    assert [m.sid for m in listed] == [sent[0].sid]
+    assert listed[0].body == "message 0" and listed[0].status == "sent"
+    assert listed[0].date_sent is not None and abs(listed[0].date_sent - today) < dt.timedelta(minutes=1)
+    assert [m.sid for m in twilio_client.messages.list(to="+15551234567")] == [sent[1].sid, sent[0].sid]
+    tomorrow = today + dt.timedelta(days=1)
+    assert twilio_client.messages.list(to="+15551234567", date_sent_after=tomorrow) == []
+    assert len(twilio_client.messages.list(date_sent_before=tomorrow)) == 3
+    assert len(twilio_client.messages.list(date_sent=today.date())) == 3
+    # Paging follows next_page_uri: three pages of one.
+    assert [m.sid for m in twilio_client.messages.list(page_size=1)] == [m.sid for m in reversed(sent)]
+    request = twilio_server.requests[3]
+    assert request["method"] == "GET" and request["query"]["To"] == "+15551234567"
+    assert request["query"]["DateSent>"].startswith(today.date().isoformat())
+
+
+def test_twilio_list_refuses_a_bad_date_and_needs_auth(twilio_server):
+    url = f"{twilio_server.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    auth = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+    status, body = http("GET", url + "?DateSent%3E=yesterday", headers={"Authorization": auth})
+    assert status == 400 and "DateSent>" in body["message"]
+    status, body = http("GET", url)
+    assert status == 401 and body["code"] == 20003
 
 
 def test_twilio_invalid_number_raises_21211(twilio_server, twilio_client):

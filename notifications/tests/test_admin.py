@@ -10,9 +10,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications import backends, services
-from notifications.models import BookingReminder, Notification
+from notifications.models import BookingReminder, Notification, NotificationAttempt
 from notifications.tests.factories import NOW, book, bookable
 from scheduling.services import staff_user_create
 from scheduling.tests.factories import BrandFactory
@@ -109,6 +110,21 @@ def test_the_detail_page_shows_the_attempts_read_only(superuser_client, world):
     assert b'name="_save"' not in response.content
     (attempts,) = response.context["inline_admin_formsets"]
     assert not attempts.has_add_permission and not attempts.has_change_permission
+
+
+def test_the_detail_page_shows_a_lost_attempt_the_claims_lease_and_the_batch(superuser_client, world):
+    row = Notification.objects.get(recipient="bob@globex.test")
+    lease = timezone.now()
+    Notification.objects.filter(pk=row.pk).update(lease_expires_at=lease, batch_key="notifications-batch-7-abc")
+    NotificationAttempt.objects.create(
+        notification=row, number=9, succeeded=False, error="Lost: no outcome was recorded before the claim lapsed"
+    )
+
+    response = superuser_client.get(reverse("admin:notifications_notification_change", args=[row.pk]))
+
+    page = response.content.decode()
+    assert "Lease expires at" in page and "notifications-batch-7-abc" in page
+    assert "Lost: no outcome was recorded before the claim lapsed" in page
 
 
 def test_resend_queues_a_new_notification_and_sends_it(superuser_client, world, django_capture_on_commit_callbacks):

@@ -21,7 +21,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from bookings import services as booking_services
 from notifications import services
 from notifications.models import BookingReminder, Notification
-from notifications.tasks import send_notification
+from notifications.tasks import send_notification, send_notifications
 from notifications.tests.factories import (
     LATER_SLOT,
     NOW,
@@ -66,7 +66,7 @@ def notification(**filters) -> Notification:
     return Notification.objects.get(**filters)
 
 
-# --- the SPEC table, row by row ----------------------------------------------------------
+# --- the notification table of docs/product.md, row by row ----------------------------------------------------------
 
 
 def test_created_sends_the_attendee_confirmation_email_with_ics_and_the_manage_link(standins, run_on_commit):
@@ -326,7 +326,7 @@ def test_the_sweep_drives_the_retries_that_wait_longer_than_a_countdown(standins
     services.notifications_sweep()  # due, but within the grace left to its own task
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("pending", 3)
-    clock.shift(services.SWEEP_GRACE)
+    clock.shift(services.sweep_grace())
     services.notifications_sweep()
 
     row.refresh_from_db()
@@ -340,12 +340,12 @@ def test_temporary_failures_give_up_as_failed_after_the_last_backoff(standins, c
     row = notification(audience="attendee")
     standins.resend.fail_next(10, status=500)
 
-    for wait in [0, *(delay.total_seconds() for delay in services.RETRY_DELAYS)]:
+    for wait in [0, *(delay.total_seconds() for delay in services.retry_delays())]:
         clock.shift(dt.timedelta(seconds=wait))
         services.notification_send(notification_id=row.pk)
 
     row.refresh_from_db()
-    assert (row.status, row.attempts) == ("failed", services.MAX_ATTEMPTS)
+    assert (row.status, row.attempts) == ("failed", services.max_attempts())
     assert row.last_error.startswith("Gave up after 6 attempts. Last error: Resend 500")
     assert row.attempt_log.count() == 6
     clock.shift(dt.timedelta(days=1))
@@ -401,7 +401,7 @@ def test_the_broker_down_at_commit_loses_nothing_and_the_sweep_delivers(standins
         raise BrokerUnavailable("[Errno 111] Connection refused")
 
     with monkeypatch.context() as patch:
-        patch.setattr(send_notification, "apply_async", broker_down)
+        patch.setattr(send_notifications, "apply_async", broker_down)
         result = run_on_commit(book, instructor, event_type)  # no exception: the booking stands
 
     assert result.booking.pk
@@ -415,20 +415,65 @@ def test_the_broker_down_at_commit_loses_nothing_and_the_sweep_delivers(standins
     assert len(standins.resend.emails) == 3
 
 
-def test_the_sweep_sends_again_a_notification_stuck_in_sending(standins, clock):
+def test_the_sweep_takes_back_a_claim_whose_lease_lapsed_logs_the_lost_attempt_and_sends_once(standins, clock):
     instructor, event_type = bookable()
     book(instructor, event_type)
     row = notification(audience="attendee")
-    Notification.objects.filter(pk=row.pk).update(status="sending", attempts=1, updated_at=dt.datetime.now(dt.UTC))
+    # A worker claimed the row, sent the email (Resend has it under the row's key), then died.
+    lease = services._claim([row.pk], dt.datetime.now(dt.UTC))
+    assert lease.ids == [row.pk] and lease.until == dt.datetime.now(dt.UTC) + services.lease_duration()
+    row.refresh_from_db()
+    assert (row.status, row.lease_expires_at) == ("sending", lease.until)
+    services.backend_for("email").send(services._outgoing(row))
 
-    clock.shift(dt.timedelta(minutes=5))
-    assert services.notifications_sweep()["stuck"] == 0  # a worker may still be on it
-    clock.shift(dt.timedelta(minutes=6))
-    assert services.notifications_sweep()["stuck"] == 1
+    clock.shift(services.lease_duration() - dt.timedelta(seconds=1))
+    assert services.notifications_sweep()["lost"] == 0  # the claim still holds: a worker may be on it
+    clock.shift(dt.timedelta(seconds=1))
+    assert services.notifications_sweep()["lost"] == 1  # lapsed: taken back, enqueued, sent (eager)
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.lease_expires_at) == ("sent", 2, None)
+    lost, retried = row.attempt_log.all()
+    assert (lost.number, lost.succeeded) == (1, False)
+    assert lost.error.startswith("Lost: no outcome was recorded before the claim lapsed")
+    assert "reuses its Idempotency-Key" in lost.error
+    assert (retried.number, retried.succeeded) == (2, True)
+    assert len(emails_to(standins.resend, "ada@example.com")) == 1  # the retry was Resend's replay
+    first, retry = [r for r in standins.resend.requests if r["headers"]["Idempotency-Key"] == f"notification-{row.pk}"]
+    assert (first.get("idempotent_replay"), retry.get("idempotent_replay")) == (None, True)
+
+
+def test_a_row_left_sending_without_a_lease_is_taken_back_one_lease_after_its_last_change(standins, clock):
+    instructor, event_type = bookable()
+    book(instructor, event_type)
+    row = notification(audience="attendee")
+    Notification.objects.filter(pk=row.pk).update(status="sending", updated_at=dt.datetime.now(dt.UTC))
+
+    assert services.notifications_sweep()["lost"] == 0
+    clock.shift(services.lease_duration())
+    assert services.notifications_sweep()["lost"] == 1
 
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sent", 2)
     assert len(emails_to(standins.resend, "ada@example.com")) == 1
+
+
+def test_lost_attempts_count_toward_giving_up(standins, clock, settings):
+    settings.NOTIFICATIONS_RETRY_DELAYS = [10]
+    instructor, event_type = bookable()
+    book(instructor, event_type)
+    row = notification(audience="attendee")
+    for _ in range(2):
+        services._claim([row.pk], dt.datetime.now(dt.UTC))
+        clock.shift(services.lease_duration())
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(services, "notifications_enqueue", lambda ids, **kwargs: len(list(ids)))
+            services.notifications_sweep()
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("failed", 2)
+    assert row.last_error.startswith("Gave up after 2 attempts. Last error: Lost:")
+    assert standins.resend.requests == []
 
 
 def test_a_rolled_back_booking_reaches_no_provider(standins, run_on_commit):
@@ -543,7 +588,7 @@ def test_two_workers_sending_one_notification_send_one_email(settings):
     with time_machine.travel(NOW, tick=True), provider_standins(settings) as servers:
         instructor, event_type = bookable(send_email_confirmation=True)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(send_notification, "apply_async", lambda *args, **kwargs: None)  # nobody sends yet
+            patch.setattr(send_notifications, "apply_async", lambda *args, **kwargs: None)  # nobody sends yet
             book(instructor, event_type)  # commits here
         assert servers.resend.requests == []
         row = notification(audience="attendee")
@@ -573,8 +618,7 @@ def test_two_workers_sending_one_notification_send_one_email(settings):
         assert (row.status, row.attempts, row.attempt_log.count()) == ("sent", 1, 1)
 
 
-def test_the_sweep_is_declared_in_the_beat_schedule_every_minute():
-    from celery.schedules import crontab
+def test_the_sweep_is_declared_in_the_beat_schedule_every_few_seconds():
     from django.conf import settings
 
     from booking_project.celery import app
@@ -582,7 +626,7 @@ def test_the_sweep_is_declared_in_the_beat_schedule_every_minute():
 
     entry = settings.CELERY_BEAT_SCHEDULE["notifications-sweep"]
     assert entry["task"] == SWEEP_NOTIFICATIONS
-    assert entry["schedule"] == crontab(minute="*")
+    assert entry["schedule"] == dt.timedelta(seconds=settings.NOTIFICATIONS_SWEEP_SECONDS) == dt.timedelta(seconds=15)
     assert SWEEP_NOTIFICATIONS in app.tasks
 
 

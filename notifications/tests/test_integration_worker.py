@@ -1,7 +1,7 @@
 """A real Celery worker process delivers a booking's notifications through the real SDKs.
 
 The test process creates a booking through ``POST /api/bookings``; the
-booking's after-commit hook publishes ``send_notification`` to the real
+booking's after-commit hook publishes ``send_notifications`` to the real
 broker (eager mode is off for this test); a ``celery worker`` subprocess,
 started with the test settings and ``CELERY_EAGER=0``, reads the same test
 database and sends through the ``resend`` and ``twilio`` SDKs to stand-ins
@@ -10,7 +10,6 @@ tests' workers never take its tasks.
 
 Two stacks: PostgreSQL + Redis (production's; CI), and the embedded defaults
 (a SQLite file + the filesystem broker) when those are what the suite runs on.
-The worker plumbing is ``devtools.worker``.
 """
 
 from __future__ import annotations
@@ -19,14 +18,14 @@ import datetime as dt
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
-from devtools import ResendStandin, TwilioStandin
-from devtools.worker import publishing_to, start_worker, stop_worker, wait_until
+from devtools import ResendStandin, TwilioStandin, processes
 from notifications.models import Notification
-from notifications.tasks import send_notification
 from notifications.tests.factories import (
     RESEND_KEY,
     TWILIO_FROM,
@@ -42,6 +41,12 @@ from scheduling.tests.factories import BrandFactory
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 DEADLINE_SECONDS = 45
+PROVIDERS = {
+    "RESEND_API_KEY": RESEND_KEY,
+    "TWILIO_ACCOUNT_SID": TWILIO_SID,
+    "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+    "TWILIO_FROM_NUMBER": TWILIO_FROM,
+}
 
 
 def next_slot() -> dt.datetime:
@@ -50,17 +55,17 @@ def next_slot() -> dt.datetime:
     return dt.datetime.combine(day, dt.time(10, 0), tzinfo=dt.UTC)
 
 
-def provider_env(resend: ResendStandin, twilio: TwilioStandin) -> dict[str, str]:
-    """The worker sends through the real SDKs to the stand-ins running in this process."""
-    return {
-        "TEST_PROVIDERS_FROM_ENV": "1",
-        "RESEND_API_KEY": RESEND_KEY,
-        "RESEND_API_URL": resend.url,
-        "TWILIO_ACCOUNT_SID": TWILIO_SID,
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_FROM_NUMBER": TWILIO_FROM,
-        "TWILIO_API_URL": twilio.url,
-    }
+def start_worker(queue: str, resend: ResendStandin, twilio: TwilioStandin, log_path: Path) -> processes.Process:
+    env = processes.app_environment(
+        database=processes.database_url(connection.settings_dict),
+        broker=settings.CELERY_BROKER_URL,
+        queue=queue,
+        var_dir=str(settings.VAR_DIR),
+        resend_url=resend.url,
+        twilio_url=twilio.url,
+        providers=PROVIDERS,
+    )
+    return processes.celery_worker(env=env, log_path=log_path, pool="solo")
 
 
 def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
@@ -76,9 +81,9 @@ def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
     from rest_framework.test import APIClient
 
     # Both processes point at the same stand-ins: this one decides what to queue, the worker sends.
-    with provider_standins(settings) as servers, publishing_to(queue, send_notification):
+    with provider_standins(settings) as servers, processes.publishing_to(queue):
         resend, twilio = servers.resend, servers.twilio
-        worker = start_worker(queue, log_path, provider_env(resend, twilio))
+        worker = start_worker(queue, resend, twilio, log_path)
         try:
             client = APIClient()
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
@@ -103,7 +108,7 @@ def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
                 emails = resend.wait_for(count=3, timeout=DEADLINE_SECONDS)
                 (sms,) = twilio.wait_for(count=1, timeout=DEADLINE_SECONDS)
             except TimeoutError as error:
-                pytest.fail(f"{error}. Worker log:\n{log_path.read_text()[-4000:]}")
+                pytest.fail(f"{error}. Worker log:\n{worker.log()}")
 
             by_recipient = {email["to"][0]: email for email in emails}
             assert set(by_recipient) == {"ada@example.com", "team@example.com", instructor.email}
@@ -118,17 +123,17 @@ def deliver_a_booking_through_a_real_worker(settings, tmp_path) -> None:
             assert (sms["to"], sms["from"]) == ("+4915112345678", TWILIO_FROM)
 
             # The worker records the outcome right after the provider answered.
-            wait_until(
+            processes.wait_until(
                 lambda: set(Notification.objects.values_list("status", flat=True)) == {"sent"},
-                10,
-                "the worker did not record every notification as sent",
-                log_path,
+                timeout=10,
+                what="the worker did not record every notification as sent",
+                logs=(worker,),
             )
             assert Notification.objects.count() == 4
             time.sleep(0.5)
             assert len(resend.emails) == 3 and len(twilio.messages) == 1  # each sent once
         finally:
-            stop_worker(worker)
+            worker.stop()
 
 
 @pytest.mark.postgres

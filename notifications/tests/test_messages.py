@@ -13,7 +13,7 @@ from bookings.ics import booking_ics
 from bookings.links import manage_url
 from notifications import messages
 from notifications.models import Notification
-from notifications.tests.factories import LATER_SLOT, NOW, SLOT, book, bookable
+from notifications.tests.factories import LATER_SLOT, NOW, book, bookable
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +94,22 @@ def test_the_attendee_email_has_the_manage_link_and_the_ics_the_host_email_neith
     assert attendee.reply_to == instructor.email
     assert link not in host.text and host.attachments == ()
     assert host.reply_to == "ada@example.com"
+
+
+def test_a_reminder_email_has_the_manage_link_but_no_ics_and_does_not_promise_one():
+    instructor, event_type = bookable(requires_confirmation=False)
+    booking = book(instructor, event_type).booking
+    reminder = Notification.objects.create(
+        booking=booking, kind="reminder", channel="email", recipient=booking.attendee_email, minutes_before=60
+    )
+    confirmation = rendered(audience="attendee", kind="confirmation")
+
+    message = messages.render(reminder)
+
+    assert message.attachments == ()
+    assert manage_url(booking) in message.text and manage_url(booking) in message.html
+    assert "booking.ics" not in message.text and "booking.ics" not in message.html
+    assert "The attached booking.ics adds the session to your calendar." in confirmation.text
 
 
 def test_the_manage_link_is_the_bookings_apps_signed_link():
@@ -276,4 +292,4 @@ def test_a_message_without_an_event_renders_from_its_stored_snapshot():
     assert again == first
     assert first.subject.startswith("Reminder: ") and "in 24 hours" in first.subject
     assert "Wed 2 Dec 2026, 05:00 (America/New_York)" in first.subject
-    assert (ics_event(again).decoded("DTSTART"), ics_event(again)["SEQUENCE"]) == (SLOT, 0)
+    assert "Wednesday, 2 December 2026, 05:00\u201306:00 (America/New_York, EST)" in again.text

@@ -184,20 +184,29 @@ def test_completed_and_no_show_send_nothing(clock):
     assert not Notification.objects.exists()
 
 
-def test_rows_are_enqueued_only_after_commit(django_capture_on_commit_callbacks):
-    instructor, event_type = bookable()
+def test_an_events_rows_are_enqueued_together_and_only_after_commit(django_capture_on_commit_callbacks, monkeypatch):
+    from notifications.tasks import send_notifications
+
+    instructor, event_type = bookable(booking_notification_emails=["team@example.com"])
+    published = []
+    monkeypatch.setattr(send_notifications, "apply_async", lambda *args, **kwargs: published.append(kwargs["args"]))
     with django_capture_on_commit_callbacks() as callbacks:
         book(instructor, event_type)
+        assert published == []
 
-    assert len(callbacks) >= Notification.objects.filter(status="pending").count() == 2
+    pending = sorted(Notification.objects.filter(status="pending").values_list("pk", flat=True))
+    assert len(pending) == 3
+    for callback in callbacks:
+        callback()
+    assert published == [[pending]]  # one task for the booking's three messages
 
 
 def test_a_rolled_back_booking_leaves_no_rows_and_enqueues_nothing(django_capture_on_commit_callbacks, monkeypatch):
-    from notifications.tasks import send_notification
+    from notifications.tasks import send_notifications
 
     instructor, event_type = bookable(booking_notification_emails=["team@example.com"])
     calls = []
-    monkeypatch.setattr(send_notification, "apply_async", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr(send_notifications, "apply_async", lambda *args, **kwargs: calls.append(args))
 
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,

@@ -245,7 +245,7 @@ def test_reminders_are_sent_at_the_right_instants_exactly_once(booking, clock, r
 
 @pytest.mark.django_db
 def test_due_reminders_reach_resend_and_twilio_through_the_real_sdks(booking, clock, run_pass, settings):
-    """The SPEC row "reminder due": one reminder on each channel of the event type, at the provider."""
+    """The product table's row "reminder due": one reminder on each channel of the event type, at the provider."""
     from devtools import ResendStandin, TwilioStandin
 
     with ResendStandin(api_key="re_test") as resend_server, TwilioStandin(auth_token="dev") as twilio_server:
@@ -439,7 +439,7 @@ def test_a_pass_reads_each_due_reminder_once(booking, clock, run_pass):
         for query in captured
         if query["sql"].lstrip().upper().startswith("SELECT") and 'FROM "notifications_bookingreminder"' in query["sql"]
     ]
-    assert len(reads) == 1 + 2  # the due list, then one locking read per reminder (no re-read after the claim)
+    assert len(reads) == 1 + 1  # the due list, then one locking read for the chunk (no re-read after the claim)
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@
 The test process drives the API (create, a failed payment, a paid confirm,
 a reschedule, a cancel); each change's after-commit hook publishes
 ``send_deliveries`` to the real broker; a ``celery worker`` subprocess
-(``devtools.worker``) reads the test database and posts to a
+(``devtools.processes``) reads the test database and posts to a
 ``WebhookReceiver`` running in this process. Every request must verify with
 the subscription's secret (the Standard Webhooks reference code) and carry
 its stored event as ``data``.
@@ -23,17 +23,15 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
 from bookings.models import Event
-from devtools import WebhookReceiver
-from devtools.worker import publishing_to, start_worker, stop_worker, wait_until
-from notifications.tasks import send_notification
+from devtools import WebhookReceiver, processes
 from scheduling.services import api_key_create
 from webhooks.models import WebhookDelivery
-from webhooks.tasks import send_deliveries
 
 from .factories import bookable
 
@@ -101,7 +99,7 @@ def deliver_the_story_through_a_real_worker(tmp_path) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
 
-    with WebhookReceiver() as receiver, publishing_to(queue, send_deliveries, send_notification):
+    with WebhookReceiver() as receiver, processes.publishing_to(queue):
         subscribed = client.post(
             "/api/webhooks",
             {"url": receiver.url + "/hooks", "event_types": STORY + ["booking.completed"]},
@@ -109,23 +107,29 @@ def deliver_the_story_through_a_real_worker(tmp_path) -> None:
         )
         assert subscribed.status_code == 201, subscribed.content
         secret = subscribed.json()["secret"]
-        worker = start_worker(queue, log_path)
+        env = processes.app_environment(
+            database=processes.database_url(connection.settings_dict),
+            broker=settings.CELERY_BROKER_URL,
+            queue=queue,
+            var_dir=str(settings.VAR_DIR),
+        )
+        worker = processes.celery_worker(env=env, log_path=log_path, pool="solo")
         try:
             booking_id = tell_the_story(client, instructor, event_type)
             try:
                 requests = receiver.wait_for(count=len(STORY), timeout=DEADLINE_SECONDS)
             except TimeoutError as error:
                 pytest.fail(f"{error}. Worker log:\n{log_path.read_text()[-4000:]}")
-            wait_until(
+            processes.wait_until(
                 lambda: set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"},
-                10,
-                "the worker did not record every delivery as delivered",
-                log_path,
+                timeout=10,
+                what="the worker did not record every delivery as delivered",
+                logs=(worker,),
             )
             time.sleep(0.5)
             requests = receiver.requests
         finally:
-            stop_worker(worker)
+            worker.stop()
 
     verifier = Webhook(secret)
     bodies = [verifier.verify(request["raw_body"], dict(request["headers"])) for request in requests]
