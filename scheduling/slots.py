@@ -247,11 +247,10 @@ def _time_micros(value: time) -> int:
 
 def midnight_offset(day: date, tz: ZoneInfo) -> int | None:
     """The UTC offset (microseconds) of ``day``'s local midnight, or None if that midnight is skipped or repeated."""
-    midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
-    offset = midnight.utcoffset()
-    if midnight.replace(fold=1).utcoffset() != offset:
+    offset = tz.utcoffset(datetime(day.year, day.month, day.day))  # read as the wall time, fold=0
+    if tz.utcoffset(datetime(day.year, day.month, day.day, fold=1)) != offset:
         return None  # fold=0 and fold=1 differ only in a gap or a fold
-    return offset // _EPSILON
+    return (offset.days * 86_400 + offset.seconds) * 1_000_000 + offset.microseconds
 
 
 def steady_offset(day: date, tz: ZoneInfo) -> int | None:
