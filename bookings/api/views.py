@@ -17,7 +17,7 @@ import datetime as dt
 import uuid
 import zoneinfo
 
-from django.db.models import prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone as django_timezone
 from drf_spectacular.types import OpenApiTypes
@@ -39,10 +39,10 @@ from bookings import services
 from bookings.availability import instructor_slot_starts
 from bookings.feeds import calendar_feed_url
 from bookings.links import manage_token_opens
-from bookings.models import Booking, BookingSeries, Event, IdempotencyRecord
+from bookings.models import Booking, BookingSeries, Event, IdempotencyRecord, Payment
 from scheduling import selectors
 from scheduling.api.views import INSTRUCTOR_PARAMETER, AvailabilityScheduleView
-from scheduling.models import ApiKey, EventType, Instructor
+from scheduling.models import ApiKey, EventType, InstructorBrand
 from scheduling.slots import REFUSAL_ORDER, student_date_window
 
 from .filters import BookingFilter, EventFilter
@@ -178,11 +178,16 @@ class BookingViewSet(
             raise Http404(f"No booking {lookup} in this brand.")
         return booking
 
-    def _answer(self, booking: Booking, warnings: list[str] | None = None, status_code: int = 200) -> Response:
-        """The booking in the caller's view; with ``warnings`` for a create."""
+    def _answer(
+        self, booking: Booking, warnings: list[str] | None = None, status_code: int = 200, *, new: bool = False
+    ) -> Response:
+        """The booking in the caller's view; with ``warnings`` for a create.
+
+        A ``new`` booking (created by this request) has no payments yet, so they are not asked for.
+        """
         full_view = is_secret(self.request)
         if full_view:
-            prefetch_related_objects([booking], "payments")
+            prefetch_related_objects([booking], Prefetch("payments", queryset=Payment.objects.none() if new else None))
         if warnings is None:
             serializer_class = BookingDetailSerializer if full_view else StudentBookingSerializer
         else:
@@ -225,8 +230,12 @@ class BookingViewSet(
         data = dict(serializer.validated_data)
         recurrence = data.pop("recurrence", None)
         skip_conflicts = data.pop("skip_conflicts")
-        instructor = Instructor.objects.filter(pk=data.pop("instructor_id"), assignments__brand=brand).first()
-        if instructor is None:
+        assignment = (
+            InstructorBrand.objects.select_related("instructor")
+            .filter(instructor_id=data.pop("instructor_id"), brand=brand)
+            .first()
+        )
+        if assignment is None:
             raise exceptions.ValidationError({"instructor_id": ["Unknown instructor."]})
         event_type = EventType.objects.filter(pk=data.pop("event_type_id"), brand=brand).first()
         if event_type is None:
@@ -238,7 +247,8 @@ class BookingViewSet(
             )
         common = {
             "brand": brand,
-            "instructor": instructor,
+            "instructor": assignment.instructor,
+            "assignment": assignment,
             "event_type": event_type,
             "idempotency_key": idempotency_key,
             "fingerprint": services.request_fingerprint(request.data),
@@ -246,7 +256,7 @@ class BookingViewSet(
         }
         if recurrence is None:
             result = services.booking_create(**common)
-            response = self._answer(result.booking, result.warnings, status.HTTP_201_CREATED)
+            response = self._answer(result.booking, result.warnings, status.HTTP_201_CREATED, new=not result.replayed)
         else:
             result = services.booking_series_create(
                 **common,
