@@ -242,9 +242,8 @@ def _first_result(*, brand: Brand, idempotency_key: str | None, fingerprint: str
     """
     if not idempotency_key:
         return None
-    record = (
-        IdempotencyRecord.objects.select_related("booking__series").filter(brand=brand, key=idempotency_key).first()
-    )
+    # No joins: nearly every lookup finds nothing, and a replay reads its booking when it needs it.
+    record = IdempotencyRecord.objects.filter(brand=brand, key=idempotency_key).first()
     if record is not None and record.fingerprint != fingerprint:
         raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
     return record
