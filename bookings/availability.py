@@ -4,11 +4,12 @@
 as plain values handed over from here (``bookings`` imports ``scheduling``,
 never the reverse): ``(start, end)`` busy intervals, and, when the assignment
 has booking limits, the number of its bookings per local date and ISO week.
-Whatever the window and the number of bookings, this costs three queries: the
-assignment's weekly ranges, its overrides inside the window, and the
-instructor's active bookings in every brand; a fourth, the brand's bookings
-over the whole ISO weeks the window touches, only when a limit is set (the
-assignment itself is loaded by the caller).
+Whatever the window and the number of bookings, this costs two queries: the
+assignment's weekly ranges and its overrides inside the window (one query),
+and the instructor's busy time in every brand, merged and in epoch
+microseconds; a third, the brand's bookings over the whole ISO weeks the
+window touches, only when a limit is set (the assignment itself is loaded by
+the caller).
 
 The booking services call :func:`instructor_slot_refusal` (one booking) and
 :func:`instructor_series_refusals` (every occurrence of a weekly series) so
