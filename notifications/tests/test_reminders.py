@@ -176,6 +176,16 @@ def test_scheduling_twice_adds_nothing(booking):
 
 
 @pytest.mark.django_db
+def test_a_just_created_bookings_reminders_are_written_without_looking_for_others(booking, django_assert_num_queries):
+    BookingReminder.objects.filter(booking=booking).delete()
+
+    with django_assert_num_queries(1):  # the one INSERT
+        answered = reminders_schedule(booking=booking, just_created=True)
+
+    assert len(answered) == BookingReminder.objects.filter(booking=booking).count() == 4
+
+
+@pytest.mark.django_db
 def test_scheduling_answers_the_kept_and_the_new_rows_as_stored(booking, event_type):
     BookingReminder.objects.filter(booking=booking, minutes_before=60).delete()
 
