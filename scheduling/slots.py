@@ -172,7 +172,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -245,7 +245,7 @@ def _time_micros(value: time) -> int:
     return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
 
 
-def midnight_offset(day: date, tz: ZoneInfo) -> int | None:
+def midnight_offset(day: date, tz: tzinfo) -> int | None:
     """The UTC offset (microseconds) of ``day``'s local midnight, or None if that midnight is skipped or repeated."""
     offset = tz.utcoffset(datetime(day.year, day.month, day.day))  # read as the wall time, fold=0
     if tz.utcoffset(datetime(day.year, day.month, day.day, fold=1)) != offset:
@@ -253,7 +253,7 @@ def midnight_offset(day: date, tz: ZoneInfo) -> int | None:
     return (offset.days * 86_400 + offset.seconds) * 1_000_000 + offset.microseconds
 
 
-def steady_offset(day: date, tz: ZoneInfo) -> int | None:
+def steady_offset(day: date, tz: tzinfo) -> int | None:
     """``day``'s UTC offset in microseconds if the clock runs at one offset all that local date, else None.
 
     See "Instants as integers, and steady days" in the module docstring: the

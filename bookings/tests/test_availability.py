@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings.availability import instructor_slot_refusal, instructor_slots
 from bookings.models import Booking, BookingStatus
-from bookings.selectors import busy_intervals
+from bookings.selectors import EpochMicroseconds, busy_intervals
 from scheduling.selectors import schedule_inputs
-from scheduling.slots import from_epoch_micros
+from scheduling.slots import epoch_micros, from_epoch_micros
 from scheduling.tests.factories import (
     AssignmentFactory,
     DateOverrideFactory,
@@ -166,6 +166,16 @@ def test_busy_intervals_merge_bookings_that_touch_in_any_brand_and_keep_gaps(coa
     with CaptureQueriesContext(connection) as queries:
         busy_intervals(**window)
     assert len(queries) == 1
+
+
+def test_epoch_microseconds_of_a_column_are_exact_on_this_database(coach):
+    bookings = bulk_bookings(
+        assignment=coach, starts=[utc(2026, 3, 2, 8, 0, 0, 1), utc(2099, 12, 31, 22, 0, 0, 123456)]
+    )
+
+    read = Booking.objects.order_by("start_at").values_list(EpochMicroseconds("start_at"), flat=True)
+
+    assert list(read) == [epoch_micros(booking.start_at) for booking in bookings]
 
 
 def test_busy_intervals_give_back_the_stored_instants_to_the_microsecond(coach):
