@@ -7,9 +7,9 @@ instructor) or one per instructor of a brand; the "today" page lists the
 sessions of one local day across brands.
 
 Queries do not grow with the number of bookings: one query reads every
-column's bookings; free time costs the slot engine's three queries per
-column (``bookings.availability.instructor_slots``: weekly ranges, overrides
-in the window, busy time of every brand).
+column's bookings; free time costs the slot engine's two queries per
+column (``bookings.availability.instructor_slots``: weekly ranges and
+overrides in the window, busy time of every brand).
 """
 
 from __future__ import annotations

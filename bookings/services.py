@@ -242,9 +242,8 @@ def _first_result(*, brand: Brand, idempotency_key: str | None, fingerprint: str
     """
     if not idempotency_key:
         return None
-    record = (
-        IdempotencyRecord.objects.select_related("booking__series").filter(brand=brand, key=idempotency_key).first()
-    )
+    # No joins: nearly every lookup finds nothing, and a replay reads its booking when it needs it.
+    record = IdempotencyRecord.objects.filter(brand=brand, key=idempotency_key).first()
     if record is not None and record.fingerprint != fingerprint:
         raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
     return record
@@ -253,15 +252,20 @@ def _first_result(*, brand: Brand, idempotency_key: str | None, fingerprint: str
 # --- create -----------------------------------------------------------------------
 
 
-def _bookable_assignment(*, brand: Brand, instructor: Instructor, event_type: EventType) -> InstructorBrand:
-    """The instructor's assignment to ``brand``, if ``event_type`` can be booked with them there."""
+def _bookable_assignment(
+    *, brand: Brand, instructor: Instructor, event_type: EventType, assignment: InstructorBrand | None = None
+) -> InstructorBrand:
+    """The instructor's assignment to ``brand``, if ``event_type`` can be booked with them there.
+
+    ``assignment`` is that assignment when the caller holds it already (read
+    in this request); it is then not read again.
+    """
     if event_type.brand_id != brand.id:
         raise ValidationError({"event_type_id": "Unknown session type."})
     if not event_type.is_active:
         raise ValidationError({"event_type_id": "This session type is not bookable."})
-    assignment = (
-        InstructorBrand.objects.select_related("instructor", "brand").filter(instructor=instructor, brand=brand).first()
-    )
+    if assignment is None or assignment.instructor_id != instructor.id or assignment.brand_id != brand.id:
+        assignment = InstructorBrand.objects.filter(instructor=instructor, brand=brand).first()
     if assignment is None:
         raise ValidationError({"instructor_id": "Unknown instructor."})
     return assignment
@@ -298,7 +302,11 @@ def _new_booking(
         instructor_timezone=assignment.timezone,
         notes=notes,
     )
-    booking.full_clean(exclude=["brand", "instructor", "event_type", "series"])
+    # Fields only: the uid is a new uuid4, end > start was checked by _resolve_end and overlaps are the lock's and
+    # the slot check's business (the database enforces all three again), so none of them needs a query here.
+    booking.full_clean(
+        exclude=["brand", "instructor", "event_type", "series"], validate_unique=False, validate_constraints=False
+    )
     return booking
 
 
@@ -317,6 +325,7 @@ def booking_create(
     enforce_availability: bool = True,
     idempotency_key: str | None = None,
     fingerprint: str = "",
+    assignment: InstructorBrand | None = None,
 ) -> BookingResult:
     """Book a session if, and only if, it would have been offered as a slot.
 
@@ -325,9 +334,11 @@ def booking_create(
     admin): availability, notice and window are not checked, overlap still is.
     With an ``idempotency_key`` the first result for (brand, key) is returned
     again instead of booking twice; the lookup happens under the instructor
-    lock, so even concurrent duplicates see it.
+    lock, so even concurrent duplicates see it. A caller that has just read
+    the instructor's ``assignment`` to the brand passes it, so it is not read
+    twice.
     """
-    assignment = _bookable_assignment(brand=brand, instructor=instructor, event_type=event_type)
+    assignment = _bookable_assignment(brand=brand, instructor=instructor, event_type=event_type, assignment=assignment)
     end_at = _resolve_end(event_type=event_type, start_at=start_at, end_at=end_at)
     booking = _new_booking(
         brand=brand,
@@ -701,6 +712,7 @@ def booking_series_create(
     notes: str = "",
     idempotency_key: str | None = None,
     fingerprint: str = "",
+    assignment: InstructorBrand | None = None,
 ) -> SeriesResult:
     """Book a weekly series: ``count`` sessions, every ``interval_weeks`` weeks, at ``start_at``'s local time.
 
@@ -720,10 +732,10 @@ def booking_series_create(
 
     Each occurrence is an ordinary booking with ``series`` set, emitting its
     own ``booking.created`` (whose payload carries ``series_id``), with its
-    own reminders. An ``idempotency_key`` replays the first result, as for a
-    single booking.
+    own reminders. An ``idempotency_key`` replays the first result, and the
+    caller's ``assignment`` is used, as for a single booking.
     """
-    assignment = _bookable_assignment(brand=brand, instructor=instructor, event_type=event_type)
+    assignment = _bookable_assignment(brand=brand, instructor=instructor, event_type=event_type, assignment=assignment)
     _check_recurrence(event_type=event_type, frequency=frequency, count=count, interval_weeks=interval_weeks)
     end_at = _resolve_end(event_type=event_type, start_at=start_at, end_at=end_at)
     template = _new_booking(

@@ -177,7 +177,7 @@ def on_booking_rescheduled(sender, *, booking: Booking, event: Event, **kwargs) 
 
 def schedule_reminders(sender, *, booking: Booking, **kwargs) -> list[str]:
     """Snapshot the event type's reminders; warn about those that cannot be sent (no phone, no provider)."""
-    return reminder_schedule_warnings(booking, reminders_schedule(booking=booking))
+    return reminder_schedule_warnings(booking, reminders_schedule(booking=booking, just_created=True))
 
 
 def recompute_reminders(sender, *, booking: Booking, **kwargs) -> None:

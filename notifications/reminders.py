@@ -130,22 +130,30 @@ def _plan(booking: Booking, channel: str, remind_at: dt.datetime, now: dt.dateti
 # --- the schedule -------------------------------------------------------------------
 
 
-@transaction.atomic
-def reminders_schedule(*, booking: Booking) -> list[BookingReminder]:
+@transaction.atomic(savepoint=False)
+def reminders_schedule(*, booking: Booking, just_created: bool = False) -> list[BookingReminder]:
     """Write the booking's reminder rows: one per offset x channel of its event type.
 
     Called in the booking's transaction (``booking.created``), so a rolled-back
-    booking leaves no reminder. ``remind_at = start_at - minutes``; a time that
+    booking leaves no reminder (and needs no savepoint of its own: a failure
+    here fails the booking). ``remind_at = start_at - minutes``; a time that
     has already passed, or a phone channel without an attendee phone, is stored
     as ``skipped`` with the reason, so staff see why nothing will be sent.
-    Idempotent: rows that already exist for (channel, offset) are kept as they are.
+    Idempotent: rows that already exist for (channel, offset) are kept as they
+    are; ``just_created`` says the booking was inserted in this transaction, so
+    no other can have written its reminders and they are not looked for.
+    Returns the booking's reminders, the kept ones and the new ones.
     """
     now = timezone.now()
     event_type = booking.event_type
-    existing = {
-        (reminder.channel, reminder.minutes_before): reminder
-        for reminder in BookingReminder.objects.filter(booking=booking)
-    }
+    existing = (
+        {}
+        if just_created
+        else {
+            (reminder.channel, reminder.minutes_before): reminder
+            for reminder in BookingReminder.objects.filter(booking=booking)
+        }
+    )
     new_rows = []
     channels = reminder_channels(event_type)
     for minutes in reminder_offsets(event_type):
@@ -165,7 +173,7 @@ def reminders_schedule(*, booking: Booking) -> list[BookingReminder]:
                 )
             )
     BookingReminder.objects.bulk_create(new_rows)
-    return list(BookingReminder.objects.filter(booking=booking))
+    return [*existing.values(), *new_rows]
 
 
 @transaction.atomic

@@ -172,6 +172,16 @@ class WeeklyAvailability(models.Model):
                 raise ValidationError({"start_time": message})
 
 
+def override_time_ranges(*, unavailable: bool, ranges: list[dict[str, str]]) -> list[tuple[dt.time, dt.time]]:
+    """A date override's stored ``ranges`` as ``(start, end)`` times; empty when unavailable.
+
+    A function of the two columns, so a read of plain values needs no model instance.
+    """
+    if unavailable:
+        return []
+    return [(dt.time.fromisoformat(r["start"]), dt.time.fromisoformat(r["end"])) for r in ranges]
+
+
 class DateOverride(models.Model):
     """A local date that replaces the weekly ranges: unavailable, or its own ranges.
 
@@ -194,9 +204,7 @@ class DateOverride(models.Model):
 
     def time_ranges(self) -> list[tuple[dt.time, dt.time]]:
         """The ranges as ``(start, end)`` times; empty when unavailable."""
-        if self.unavailable:
-            return []
-        return [(dt.time.fromisoformat(r["start"]), dt.time.fromisoformat(r["end"])) for r in self.ranges]
+        return override_time_ranges(unavailable=self.unavailable, ranges=self.ranges)
 
     def clean(self) -> None:
         if self.unavailable and self.ranges:

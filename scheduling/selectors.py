@@ -9,10 +9,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    DateField,
+    F,
+    FilteredRelation,
+    IntegerField,
+    JSONField,
+    Q,
+    QuerySet,
+    TimeField,
+    Value,
+)
 from django.http import Http404
 
-from .models import Brand, DateOverride, EventType, Instructor, InstructorBrand, WeeklyAvailability
+from .models import (
+    Brand,
+    DateOverride,
+    EventType,
+    Instructor,
+    InstructorBrand,
+    WeeklyAvailability,
+    override_time_ranges,
+)
 
 
 class NotInBrand(Http404):
@@ -83,21 +102,45 @@ def schedule_inputs(
     ``max_bookings_per_day`` and ``max_bookings_per_week`` of
     ``scheduling.slots.compute_slots`` (the limits' counts come from the
     bookings side, like the busy intervals). Weekly ranges and overrides are
-    loaded with two queries (one each) whatever their number; ``from_date`` /
-    ``to_date`` (local dates, inclusive) restrict the overrides to a window so
-    that years of past overrides are never read.
+    read in one query (``UNION ALL``, plain values, no model instances)
+    whatever their number; ``from_date`` / ``to_date`` (local dates,
+    inclusive) restrict the overrides to a window so that years of past
+    overrides are never read.
     """
-    weekly_rows = WeeklyAvailability.objects.filter(assignment_id=assignment.pk).order_by("weekday", "start_time")
+    weekly_rows = (
+        WeeklyAvailability.objects.filter(assignment_id=assignment.pk)
+        .annotate(
+            on_date=Value(None, output_field=DateField()),
+            date_ranges=Value(None, output_field=JSONField()),
+            date_off=Value(None, output_field=BooleanField()),
+        )
+        .order_by()
+        .values_list("weekday", "start_time", "end_time", "on_date", "date_ranges", "date_off")
+    )
     override_rows = DateOverride.objects.filter(assignment_id=assignment.pk)
     if from_date is not None:
         override_rows = override_rows.filter(date__gte=from_date)
     if to_date is not None:
         override_rows = override_rows.filter(date__lte=to_date)
+    override_rows = (
+        override_rows.annotate(
+            no_weekday=Value(None, output_field=IntegerField()),
+            no_start=Value(None, output_field=TimeField()),
+            no_end=Value(None, output_field=TimeField()),
+        )
+        .order_by()
+        .values_list("no_weekday", "no_start", "no_end", "date", "ranges", "unavailable")
+    )
 
     weekly: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    for row in weekly_rows:
-        weekly.setdefault(row.weekday, []).append((row.start_time, row.end_time))
-    overrides = {row.date: row.time_ranges() for row in override_rows.order_by("date")}
+    overrides: dict[dt.date, list[tuple[dt.time, dt.time]]] = {}
+    for weekday, start, end, date, ranges, unavailable in weekly_rows.union(override_rows, all=True):
+        if date is None:
+            weekly.setdefault(weekday, []).append((start, end))
+        else:
+            overrides[date] = override_time_ranges(unavailable=unavailable, ranges=ranges)
+    for ranges in weekly.values():
+        ranges.sort()
     return {
         "weekly": weekly,
         "overrides": overrides,

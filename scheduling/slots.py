@@ -86,7 +86,8 @@ Complexity (why one pass is linear)
 * Only local dates intersecting ``[max(window_start, now + notice),
   min(window_end, now + advance)]`` are visited (plus one guard day each side),
   each with a constant number of grid candidates, so generating candidates is
-  ``O(days)``.
+  ``O(days)``. A date without ranges, or at its booking limit, costs nothing
+  more than finding that out.
 * Busy intervals are converted to UTC, widened and filtered to the relevant
   span in one ``O(B)`` pass, then sorted and merged once (``O(B log B)``).
 * Candidates are produced in increasing start order (dates ascending, ranges
@@ -99,6 +100,32 @@ Complexity (why one pass is linear)
 ``slot_refusal`` builds the grid of the one local date of the requested start
 and filters the busy intervals in one linear pass without sorting them all.
 The limits cost one dictionary lookup per local date.
+
+Instants as integers, and steady days
+=====================================
+
+The free-slots read asks for 90 days at a time, so the engine computes in
+integers: every instant is a count of microseconds since 1970-01-01 UTC
+(:func:`epoch_micros`), exact, and compared and added without building a
+``datetime``. Busy intervals may be handed over in that form directly (the
+database read does), and :func:`free_slot_starts` answers in it.
+
+Most local dates are *steady*: the clock runs at one UTC offset from that
+midnight to the next. Then every wall time ``w`` of the date exists once and
+``resolve(w) = w - offset``, the wall clock of an instant is the instant plus
+the offset, and the rules above reduce to arithmetic: the candidates of a
+range ``(rs, re)`` are ``d rs + k*step - offset`` while ``k*step + session <=
+re - rs`` (no candidate is missing, the spacing rule never drops one, and the
+containment checks all say ``S + session <= d re - offset``). The offset is
+asked from ``zoneinfo`` once per date, at its midnight (shared with the day
+before). Every other date (a DST change, a midnight that does not exist or
+is repeated) is computed by the exact rules above, candidate by candidate.
+
+A date counts as steady when its midnight and the next one each exist once
+and have the same offset. The offset could only have changed in between if
+it changed twice within 24 hours and came back, which no zone of the tz
+database does (``scheduling/tests/test_slots.py`` checks every installed
+zone, so a tz database that ever did would fail the suite, not the answers).
 
 Weekly series
 =============
@@ -145,23 +172,34 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "EPOCH",
     "REFUSAL_ORDER",
     "Slot",
     "compute_slots",
     "count_bookings",
+    "epoch_micros",
+    "free_slot_starts",
+    "from_epoch_micros",
     "iso_week",
+    "midnight_offset",
     "slot_is_offered",
     "slot_refusal",
+    "steady_offset",
     "student_date_window",
     "weekly_occurrences",
 ]
 
 _ONE_DAY = timedelta(days=1)
 _EPSILON = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The instant that :func:`epoch_micros` counts from."""
+_MINUTE_MICROS = 60_000_000
+_DAY_MICROS = 86_400_000_000
+_EPOCH_ORDINAL = EPOCH.date().toordinal()
 
 TimeRange = tuple[time, time]
 
@@ -186,6 +224,45 @@ class Slot:
 
     start: datetime  # aware, UTC
     end: datetime  # aware, UTC
+
+
+# --------------------------------------------------------------------------- #
+# instants as integers
+# --------------------------------------------------------------------------- #
+
+
+def epoch_micros(value: datetime) -> int:
+    """Microseconds from 1970-01-01 UTC to the aware ``value``: exact, whatever its timezone."""
+    return (value - EPOCH) // _EPSILON
+
+
+def from_epoch_micros(micros: int) -> datetime:
+    """The UTC datetime ``micros`` microseconds after 1970-01-01 UTC (the inverse of :func:`epoch_micros`)."""
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def _time_micros(value: time) -> int:
+    return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
+
+
+def midnight_offset(day: date, tz: tzinfo) -> int | None:
+    """The UTC offset (microseconds) of ``day``'s local midnight, or None if that midnight is skipped or repeated."""
+    offset = tz.utcoffset(datetime(day.year, day.month, day.day))  # read as the wall time, fold=0
+    if tz.utcoffset(datetime(day.year, day.month, day.day, fold=1)) != offset:
+        return None  # fold=0 and fold=1 differ only in a gap or a fold
+    return (offset.days * 86_400 + offset.seconds) * 1_000_000 + offset.microseconds
+
+
+def steady_offset(day: date, tz: tzinfo) -> int | None:
+    """``day``'s UTC offset in microseconds if the clock runs at one offset all that local date, else None.
+
+    See "Instants as integers, and steady days" in the module docstring: the
+    date's midnight and the next one exist once each, at the same offset.
+    """
+    offset = midnight_offset(day, tz)
+    if offset is None or midnight_offset(day + _ONE_DAY, tz) != offset:
+        return None
+    return offset
 
 
 # --------------------------------------------------------------------------- #
@@ -247,24 +324,26 @@ def _normalize_ranges(ranges: Sequence[TimeRange], where: str) -> tuple[TimeRang
 
 
 def _merge_busy(
-    busy: Iterable[tuple[datetime, datetime]],
-    buffer: timedelta,
-    lo: datetime,
-    hi: datetime,
-) -> tuple[list[datetime], list[datetime]]:
-    """Widen by ``buffer``, keep what can touch ``[lo, hi)``, sort, merge.
+    busy: Iterable[tuple[datetime | int, datetime | int]],
+    buffer: int,
+    lo: int,
+    hi: int,
+) -> tuple[list[int], list[int]]:
+    """Widen by ``buffer``, keep what can touch ``[lo, hi)``, sort, merge (all in epoch microseconds).
 
-    Returns parallel lists of merged (disjoint, increasing) starts and ends.
+    Each interval is a pair of aware datetimes or of epoch microseconds (what
+    the database read hands over). Returns parallel lists of merged (disjoint,
+    increasing) starts and ends.
     """
-    widened: list[tuple[datetime, datetime]] = []
+    widened: list[tuple[int, int]] = []
     for interval in busy:
         b_start, b_end = interval
-        if b_start.tzinfo is not UTC or b_end.tzinfo is not UTC:  # what the database gives needs neither step
+        if type(b_start) is not int or type(b_end) is not int:
             _require_aware("busy start", b_start)
             _require_aware("busy end", b_end)
-            # Convert first: aware datetimes sharing a tzinfo compare and subtract
-            # as wall times (fold ignored), which is wrong across DST changes.
-            b_start, b_end = b_start.astimezone(UTC), b_end.astimezone(UTC)
+            # Converted as instants: aware datetimes sharing a tzinfo would compare and
+            # subtract as wall times (fold ignored), which is wrong across DST changes.
+            b_start, b_end = epoch_micros(b_start), epoch_micros(b_end)
         if b_end < b_start:
             raise ValueError(f"busy interval ends before it starts: {interval!r}")
         s = b_start - buffer
@@ -273,8 +352,8 @@ def _merge_busy(
             continue
         widened.append((s, e))
     widened.sort()
-    starts: list[datetime] = []
-    ends: list[datetime] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for s, e in widened:
         if ends and s <= ends[-1]:
             if e > ends[-1]:
@@ -324,6 +403,27 @@ def _day_grid(
             if not _fits(end, day=day, end_wall=end_wall, end_instant=end_instant, tz=tz):
                 break  # later candidates of this range end later still
             yield Slot(start, end)
+
+
+def _day_starts(
+    day: date, ranges: Sequence[TimeRange], tz: ZoneInfo, offset: int | None, session: int, step: int
+) -> list[int]:
+    """The starts (epoch microseconds) of ``day``'s grid slots, in range order: :func:`_day_grid` in integers.
+
+    ``offset`` is the date's :func:`steady_offset`: on a steady date the
+    candidates are plain sums; any other date takes the exact path.
+    """
+    if offset is None:
+        return [
+            epoch_micros(slot.start)
+            for slot in _day_grid(day, ranges, tz, timedelta(microseconds=session), timedelta(microseconds=step))
+        ]
+    midnight = (day.toordinal() - _EPOCH_ORDINAL) * _DAY_MICROS - offset
+    starts: list[int] = []
+    for range_start, range_end in ranges:
+        last = midnight + _time_micros(range_end) - session
+        starts.extend(range(midnight + _time_micros(range_start), last + 1, step))
+    return starts
 
 
 def _inside_a_range(start: datetime, end: datetime, day: date, ranges: Sequence[TimeRange], tz: ZoneInfo) -> bool:
@@ -422,12 +522,100 @@ def _check_inputs(
 # --------------------------------------------------------------------------- #
 
 
+def free_slot_starts(
+    *,
+    weekly: Mapping[int, Sequence[TimeRange]],
+    overrides: Mapping[date, Sequence[TimeRange]],
+    timezone: str,
+    busy: Iterable[tuple[datetime | int, datetime | int]],
+    buffer_minutes: int,
+    minimum_notice_minutes: int,
+    advance_booking_days: int,
+    now: datetime,
+    session_minutes: int,
+    window_start: datetime,
+    window_end: datetime,
+    interval_minutes: int | None = None,
+    max_bookings_per_day: int | None = None,
+    max_bookings_per_week: int | None = None,
+    bookings_per_day: Mapping[date, int] | None = None,
+    bookings_per_week: Mapping[IsoWeek, int] | None = None,
+) -> list[int]:
+    """The starts of the slots :func:`compute_slots` returns, in epoch microseconds, sorted.
+
+    Each slot lasts ``session_minutes``. The form for callers that render
+    hundreds of slots: no ``datetime`` is built per slot. ``busy`` intervals
+    are pairs of aware datetimes or of epoch microseconds (:func:`epoch_micros`).
+    """
+    weekly_norm = _check_inputs(
+        now=now,
+        session_minutes=session_minutes,
+        interval_minutes=interval_minutes,
+        buffer_minutes=buffer_minutes,
+        minimum_notice_minutes=minimum_notice_minutes,
+        advance_booking_days=advance_booking_days,
+        weekly=weekly,
+    )
+    _require_aware("window_start", window_start)
+    _require_aware("window_end", window_end)
+    limits = _limits(max_bookings_per_day, max_bookings_per_week, bookings_per_day, bookings_per_week)
+    tz = ZoneInfo(timezone)
+    session = session_minutes * _MINUTE_MICROS
+    step = (interval_minutes or session_minutes) * _MINUTE_MICROS
+    buffer = buffer_minutes * _MINUTE_MICROS
+    now_micros = epoch_micros(now)
+    earliest = max(epoch_micros(window_start), now_micros + minimum_notice_minutes * _MINUTE_MICROS)
+    latest = now_micros + advance_booking_days * _DAY_MICROS  # inclusive
+    last_start = min(epoch_micros(window_end) - 1, latest)  # inclusive bound on S
+    if earliest > last_start:
+        # Still validate the busy input so bad data does not go unnoticed.
+        _merge_busy(busy, buffer, earliest, earliest)
+        return []
+
+    busy_starts, busy_ends = _merge_busy(busy, buffer, earliest, last_start + session)
+    n_busy = len(busy_starts)
+    out: list[int] = []
+    pointer = 0
+    previous_start = earliest
+    needs_sort = False
+
+    day = _wall(from_epoch_micros(earliest), tz).date() - _ONE_DAY
+    last_day = _wall(from_epoch_micros(last_start), tz).date() + _ONE_DAY
+    next_offset = midnight_offset(day, tz)
+    while day <= last_day:
+        following = day + _ONE_DAY
+        offset, next_offset = next_offset, midnight_offset(following, tz)
+        ranges = _ranges_of(day, weekly_norm, overrides)
+        if not ranges or limits.reached_on(day):
+            day = following
+            continue
+        steady = offset if offset is not None and offset == next_offset else None  # see steady_offset
+        for start in _day_starts(day, ranges, tz, steady, session, step):
+            if start < earliest or start > last_start:
+                continue
+            # Sweep the merged busy intervals with a forward-only pointer.
+            if start < previous_start:
+                needs_sort = True  # only with overlapping input ranges
+                pointer = bisect.bisect_right(busy_ends, start)
+            previous_start = start
+            while pointer < n_busy and busy_ends[pointer] <= start:
+                pointer += 1
+            if pointer < n_busy and busy_starts[pointer] < start + session:
+                continue
+            out.append(start)
+        day = following
+
+    if needs_sort:
+        out = sorted(set(out))
+    return out
+
+
 def compute_slots(
     *,
     weekly: Mapping[int, Sequence[TimeRange]],
     overrides: Mapping[date, Sequence[TimeRange]],
     timezone: str,
-    busy: Iterable[tuple[datetime, datetime]],
+    busy: Iterable[tuple[datetime | int, datetime | int]],
     buffer_minutes: int,
     minimum_notice_minutes: int,
     advance_booking_days: int,
@@ -444,65 +632,29 @@ def compute_slots(
     """Free slots with ``window_start <= slot.start < window_end``.
 
     See the module docstring for the exact rules. Returns a list sorted by
-    start; every ``Slot`` holds UTC-aware datetimes.
+    start; every ``Slot`` holds UTC-aware datetimes. ``busy`` intervals are
+    pairs of aware datetimes or of epoch microseconds (:func:`epoch_micros`).
     """
-    weekly_norm = _check_inputs(
-        now=now,
-        session_minutes=session_minutes,
-        interval_minutes=interval_minutes,
+    starts = free_slot_starts(
+        weekly=weekly,
+        overrides=overrides,
+        timezone=timezone,
+        busy=busy,
         buffer_minutes=buffer_minutes,
         minimum_notice_minutes=minimum_notice_minutes,
         advance_booking_days=advance_booking_days,
-        weekly=weekly,
+        now=now,
+        session_minutes=session_minutes,
+        window_start=window_start,
+        window_end=window_end,
+        interval_minutes=interval_minutes,
+        max_bookings_per_day=max_bookings_per_day,
+        max_bookings_per_week=max_bookings_per_week,
+        bookings_per_day=bookings_per_day,
+        bookings_per_week=bookings_per_week,
     )
-    _require_aware("window_start", window_start)
-    _require_aware("window_end", window_end)
-    limits = _limits(max_bookings_per_day, max_bookings_per_week, bookings_per_day, bookings_per_week)
-    tz = ZoneInfo(timezone)
     session = timedelta(minutes=session_minutes)
-    step = timedelta(minutes=interval_minutes or session_minutes)
-    buffer = timedelta(minutes=buffer_minutes)
-    now = now.astimezone(UTC)
-    earliest = max(window_start.astimezone(UTC), now + timedelta(minutes=minimum_notice_minutes))
-    latest = now + timedelta(days=advance_booking_days)  # inclusive
-    last_start = min(window_end.astimezone(UTC) - _EPSILON, latest)  # inclusive bound on S
-    if earliest > last_start:
-        # Still validate the busy input so bad data does not go unnoticed.
-        _merge_busy(busy, buffer, earliest, earliest)
-        return []
-
-    busy_starts, busy_ends = _merge_busy(busy, buffer, earliest, last_start + session)
-    n_busy = len(busy_starts)
-    out: list[Slot] = []
-    pointer = 0
-    previous_start: datetime | None = None
-    needs_sort = False
-
-    day = _wall(earliest, tz).date() - _ONE_DAY
-    last_day = _wall(last_start, tz).date() + _ONE_DAY
-    while day <= last_day:
-        if limits.reached_on(day):
-            day += _ONE_DAY
-            continue
-        for slot in _day_grid(day, _ranges_of(day, weekly_norm, overrides), tz, session, step):
-            start, end = slot.start, slot.end
-            if start < earliest or start > last_start:
-                continue
-            # Sweep the merged busy intervals with a forward-only pointer.
-            if previous_start is not None and start < previous_start:
-                needs_sort = True  # only with overlapping input ranges
-                pointer = bisect.bisect_right(busy_ends, start)
-            previous_start = start
-            while pointer < n_busy and busy_ends[pointer] <= start:
-                pointer += 1
-            if pointer < n_busy and busy_starts[pointer] < end:
-                continue
-            out.append(slot)
-        day += _ONE_DAY
-
-    if needs_sort:
-        out = sorted(set(out), key=lambda slot: (slot.start, slot.end))
-    return out
+    return [Slot(start, start + session) for start in map(from_epoch_micros, starts)]
 
 
 def slot_refusal(
@@ -511,7 +663,7 @@ def slot_refusal(
     weekly: Mapping[int, Sequence[TimeRange]],
     overrides: Mapping[date, Sequence[TimeRange]],
     timezone: str,
-    busy: Iterable[tuple[datetime, datetime]],
+    busy: Iterable[tuple[datetime | int, datetime | int]],
     buffer_minutes: int,
     minimum_notice_minutes: int,
     advance_booking_days: int,
@@ -558,9 +710,10 @@ def slot_refusal(
     if limits.reached_on(day):
         return LIMIT_REACHED
     busy = list(busy)
-    if _merge_busy(busy, timedelta(0), start, end)[0]:
+    start_micros, end_micros = epoch_micros(start), epoch_micros(end)
+    if _merge_busy(busy, 0, start_micros, end_micros)[0]:
         return TAKEN
-    if _merge_busy(busy, timedelta(minutes=buffer_minutes), start, end)[0]:
+    if _merge_busy(busy, buffer_minutes * _MINUTE_MICROS, start_micros, end_micros)[0]:
         return BUFFER
     return None
 

@@ -1,9 +1,11 @@
 """The slot engine alone at 100, 1,000 and 10,000 bookings: does its time grow at most linearly?
 
-``scheduling.slots.compute_slots`` over 90 days (Europe/Berlin, 09:00-17:00
-Monday to Friday, 60-minute sessions, 15-minute buffer, across the March
-DST change), with that many random busy intervals. Times are CPU time of
-this process (medians), which a busy machine disturbs far less than wall time.
+``scheduling.slots.free_slot_starts``, as the free-slots read calls it (busy
+intervals as epoch microseconds, the form ``bookings.selectors.busy_intervals``
+hands over), over 90 days (Europe/Berlin, 09:00-17:00 Monday to Friday,
+60-minute sessions, 15-minute buffer, across the March DST change), with that
+many random busy intervals. Times are CPU time of this process (medians),
+which a busy machine disturbs far less than wall time.
 
 The floor of the 1,000 and 10,000 rows is the 100-booking time scaled
 linearly (``t(100) x N / 100``), so the ratio is the time per booking
@@ -21,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 
 from bench.results import Goal, Measurement
-from scheduling.slots import compute_slots, student_date_window
+from scheduling.slots import epoch_micros, free_slot_starts, student_date_window
 
 DAYS = 90
 COUNTS = (100, 1_000, 10_000)
@@ -40,15 +42,16 @@ def random_busy(count: int, seed: int = 1) -> list[tuple[datetime, datetime]]:
 
 
 def engine_seconds(busy: list[tuple[datetime, datetime]], runs: int) -> float:
-    """Median CPU seconds of one ``compute_slots`` call over the 90 days."""
+    """Median CPU seconds of one ``free_slot_starts`` call over the 90 days."""
     window_start, window_end = student_date_window(start_date=START, days=DAYS, timezone="Europe/Berlin")
+    as_read = [(epoch_micros(start), epoch_micros(end)) for start, end in busy]
 
     def once() -> None:
-        compute_slots(
+        free_slot_starts(
             weekly=WEEKLY,
             overrides={},
             timezone="Europe/Berlin",
-            busy=busy,
+            busy=as_read,
             buffer_minutes=15,
             minimum_notice_minutes=0,
             advance_booking_days=DAYS + 1,
@@ -81,7 +84,8 @@ def rows(times_ms: dict[int, float]) -> list[Measurement]:
                 floor=base * count / base_count,
                 goals=(Goal("ratio", "<=", 1.0),),
                 note=(
-                    "Engine rows: CPU time of `compute_slots` alone. The floor is the 100-booking time scaled "
+                    "Engine rows: CPU time of `free_slot_starts` alone (busy intervals as the database read gives "
+                    "them). The floor is the 100-booking time scaled "
                     "linearly, so the ratio is the time per booking relative to 100 bookings: <= 1 is growth no "
                     "faster than linear."
                 )

@@ -1,11 +1,16 @@
 """POST/GET/PATCH/DELETE /api/bookings through the API, as a client meets them."""
 
 import datetime as dt
+from decimal import Decimal
 
+import factory
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking, Event, Payment
+from bookings.services import payment_record
 from bookings.tests.conftest import NOW, SLOT, iso
 from bookings.tests.factories import BookingFactory
 from scheduling.tests.factories import AssignmentFactory, EventTypeFactory
@@ -198,6 +203,43 @@ def test_idempotency_key_returns_the_first_result(api, booking_body):
     assert second["Idempotent-Replayed"] == "true"
     assert Booking.objects.count() == 1
     assert Event.objects.filter(type="booking.created").count() == 1
+
+
+CREATE_QUERIES = 16
+"""Queries of ``POST /api/bookings`` with an Idempotency-Key (the key's last-use stamp aside): the key, the
+assignment and the session type; then in one transaction (BEGIN and COMMIT count) the instructor's lock, the
+idempotency lookup, the schedule, the busy time, the booking, its event, its reminders, its two messages, the
+webhook subscriptions and the idempotency record."""
+
+
+def test_create_costs_the_same_few_queries_whatever_the_calendar_holds(api, booking_body, assignment, instructor):
+    create(api, booking_body(start_at=iso(SLOT - dt.timedelta(hours=1))), HTTP_IDEMPOTENCY_KEY="warm-up")
+    with CaptureQueriesContext(connection) as few:
+        assert create(api, booking_body(), HTTP_IDEMPOTENCY_KEY="first").status_code == 201
+    BookingFactory.create_batch(
+        40,
+        brand=assignment.brand,
+        instructor=instructor,
+        start_at=factory.Iterator(SLOT + dt.timedelta(days=day, hours=2) for day in range(40)),
+    )
+    with CaptureQueriesContext(connection) as many:
+        assert create(api, booking_body(start_at=iso(SLOT + dt.timedelta(hours=1))), HTTP_IDEMPOTENCY_KEY="second")
+
+    assert len(few) == len(many) <= CREATE_QUERIES, [query["sql"][:80] for query in many.captured_queries]
+
+
+def test_a_new_booking_answers_its_empty_payments_without_asking_and_a_replay_shows_them(api, booking_body):
+    with CaptureQueriesContext(connection) as queries:
+        first = create(api, booking_body(), HTTP_IDEMPOTENCY_KEY="pay-later")
+    assert first.json()["payments"] == []
+    assert not [query for query in queries.captured_queries if "bookings_payment" in query["sql"]]
+    booking = Booking.objects.get(pk=first.json()["id"])
+    payment_record(booking=booking, amount=Decimal("50.00"), currency="EUR", status=Payment.Status.SUCCEEDED)
+
+    replay = create(api, booking_body(), HTTP_IDEMPOTENCY_KEY="pay-later")
+
+    assert replay["Idempotent-Replayed"] == "true"
+    assert [payment["amount"] for payment in replay.json()["payments"]] == ["50.00"]
 
 
 def test_idempotency_key_with_another_body_is_refused(api, booking_body):

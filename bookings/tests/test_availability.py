@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings.availability import instructor_slot_refusal, instructor_slots
 from bookings.models import Booking, BookingStatus
-from bookings.selectors import busy_intervals
+from bookings.selectors import EpochMicroseconds, busy_intervals
 from scheduling.selectors import schedule_inputs
+from scheduling.slots import epoch_micros, from_epoch_micros
 from scheduling.tests.factories import (
     AssignmentFactory,
     DateOverrideFactory,
@@ -32,6 +33,11 @@ MONDAY = dt.date(2026, 3, 2)
 
 def utc(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+def busy_times(**kwargs) -> list[tuple[dt.datetime, dt.datetime]]:
+    """``busy_intervals`` with its epoch microseconds turned back into UTC datetimes."""
+    return [(from_epoch_micros(start), from_epoch_micros(end)) for start, end in busy_intervals(**kwargs)]
 
 
 def berlin(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -93,7 +99,7 @@ def test_schedule_inputs_are_plain_values(coach, django_assert_num_queries):
         assignment=coach, date=dt.date(2026, 12, 27), unavailable=False, ranges=[{"start": "10:00", "end": "14:00"}]
     )
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         inputs = schedule_inputs(assignment=coach)
 
     assert inputs["weekly"] == {day: [(dt.time(9), dt.time(12))] for day in range(7)}
@@ -127,20 +133,53 @@ def test_busy_intervals_are_active_bookings_of_every_brand_overlapping_the_windo
     bulk_bookings(assignment=coach, starts=[utc(2026, 3, 3, 8)])  # outside
     bulk_bookings(assignment=AssignmentFactory(brand=coach.brand), starts=[utc(2026, 3, 2, 9)])  # someone else
 
-    busy = busy_intervals(instructor_id=coach.instructor_id, start=utc(2026, 3, 2, 8, 30), end=utc(2026, 3, 3, 8))
+    busy = busy_times(instructor_id=coach.instructor_id, start=utc(2026, 3, 2, 8, 30), end=utc(2026, 3, 3, 8))
 
     assert busy == [
         (mine[0].start_at, mine[0].end_at),
         (theirs[0].start_at, theirs[0].end_at),
         (utc(2026, 3, 2, 13), utc(2026, 3, 2, 14)),
     ]
-    assert busy_intervals(
+    assert busy_times(
         instructor_id=coach.instructor_id, start=utc(2026, 3, 2), end=utc(2026, 3, 3), exclude_booking_id=mine[0].pk
     ) == [(theirs[0].start_at, theirs[0].end_at), (utc(2026, 3, 2, 13), utc(2026, 3, 2, 14))]
 
 
+def test_busy_intervals_merge_bookings_that_touch_in_any_brand_and_keep_gaps(coach, other_brand):
+    """Back-to-back sessions are one busy stretch: fewer rows, the same busy time (on every database)."""
+    AssignmentFactory(instructor=coach.instructor, brand=other_brand)
+    bulk_bookings(assignment=coach, starts=[utc(2026, 3, 2, 8), utc(2026, 3, 2, 8, 30)], minutes=30)
+    bulk_bookings(assignment=coach, starts=[utc(2026, 3, 2, 9)], brand=other_brand, minutes=30)
+    excluded = bulk_bookings(assignment=coach, starts=[utc(2026, 3, 2, 9, 30)], minutes=30)
+    bulk_bookings(assignment=coach, starts=[utc(2026, 3, 2, 10, 0, 0, 1)], minutes=30)  # a microsecond apart
+    bulk_bookings(assignment=coach, starts=[utc(2026, 3, 2, 11)], minutes=30, status=BookingStatus.CANCELLED)
+    window = {"instructor_id": coach.instructor_id, "start": utc(2026, 3, 2), "end": utc(2026, 3, 3)}
+
+    assert busy_times(**window) == [
+        (utc(2026, 3, 2, 8), utc(2026, 3, 2, 10)),
+        (utc(2026, 3, 2, 10, 0, 0, 1), utc(2026, 3, 2, 10, 30, 0, 1)),
+    ]
+    assert busy_times(**window, exclude_booking_id=excluded[0].pk) == [
+        (utc(2026, 3, 2, 8), utc(2026, 3, 2, 9, 30)),
+        (utc(2026, 3, 2, 10, 0, 0, 1), utc(2026, 3, 2, 10, 30, 0, 1)),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        busy_intervals(**window)
+    assert len(queries) == 1
+
+
+def test_epoch_microseconds_of_a_column_are_exact_on_this_database(coach):
+    bookings = bulk_bookings(
+        assignment=coach, starts=[utc(2026, 3, 2, 8, 0, 0, 1), utc(2099, 12, 31, 22, 0, 0, 123456)]
+    )
+
+    read = Booking.objects.order_by("start_at").values_list(EpochMicroseconds("start_at"), flat=True)
+
+    assert list(read) == [epoch_micros(booking.start_at) for booking in bookings]
+
+
 def test_busy_intervals_give_back_the_stored_instants_to_the_microsecond(coach):
-    """The times are read as epoch seconds (the fast path); they must come back exactly, as UTC datetimes."""
+    """The times are read as epoch microseconds (the fast path); they must come back exactly."""
     starts = [
         utc(2026, 3, 2, 8, 0, 0, 1),
         utc(2026, 3, 2, 9, 59, 59, 999999),
@@ -150,7 +189,7 @@ def test_busy_intervals_give_back_the_stored_instants_to_the_microsecond(coach):
     ]
     bookings = bulk_bookings(assignment=coach, starts=starts, minutes=7)
 
-    busy = busy_intervals(instructor_id=coach.instructor_id, start=utc(2026, 1, 1), end=utc(2100, 1, 1))
+    busy = busy_times(instructor_id=coach.instructor_id, start=utc(2026, 1, 1), end=utc(2100, 1, 1))
 
     assert busy == [(booking.start_at, booking.end_at) for booking in bookings]
     assert all(start.tzinfo is dt.UTC and end.tzinfo is dt.UTC for start, end in busy)
@@ -285,7 +324,7 @@ def test_instructor_slots_cost_a_constant_number_of_queries(coach):
             assignment=coach, window_start=NOW, window_end=NOW + dt.timedelta(days=90), session_minutes=60, now=NOW
         )
 
-    assert len(few) == len(many) == 3
+    assert len(few) == len(many) == 2  # the schedule (weekly ranges and overrides), the busy time
 
 
 # --- instructor_slot_refusal ------------------------------------------------------------------
@@ -296,7 +335,7 @@ def refusal(assignment, start, minutes=60, **kwargs) -> str | None:
 
 
 def test_an_offered_slot_is_not_refused(coach, django_assert_max_num_queries):
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         assert refusal(coach, berlin(MONDAY, 10)) is None
 
 

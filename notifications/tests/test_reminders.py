@@ -176,6 +176,29 @@ def test_scheduling_twice_adds_nothing(booking):
 
 
 @pytest.mark.django_db
+def test_a_just_created_bookings_reminders_are_written_without_looking_for_others(booking, django_assert_num_queries):
+    BookingReminder.objects.filter(booking=booking).delete()
+
+    with django_assert_num_queries(1):  # the one INSERT
+        answered = reminders_schedule(booking=booking, just_created=True)
+
+    assert len(answered) == BookingReminder.objects.filter(booking=booking).count() == 4
+
+
+@pytest.mark.django_db
+def test_scheduling_answers_the_kept_and_the_new_rows_as_stored(booking, event_type):
+    BookingReminder.objects.filter(booking=booking, minutes_before=60).delete()
+
+    answered = reminders_schedule(booking=booking)
+
+    stored = BookingReminder.objects.filter(booking=booking)
+    assert sorted((r.pk, r.channel, r.minutes_before, r.status) for r in answered) == sorted(
+        (r.pk, r.channel, r.minutes_before, r.status) for r in stored
+    )
+    assert len(answered) == 4
+
+
+@pytest.mark.django_db
 def test_offsets_already_past_at_booking_time_are_skipped_with_the_reason(clock, brand, instructor, event_type):
     soon = dt.datetime(2026, 3, 2, 11, 0, tzinfo=dt.UTC)  # 12:00 Berlin, three hours from now
     booking = book(brand, instructor, event_type, soon).booking

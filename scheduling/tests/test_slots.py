@@ -9,13 +9,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduling.slots import (
+    EPOCH,
     REFUSAL_ORDER,
     Slot,
     compute_slots,
     count_bookings,
+    epoch_micros,
+    free_slot_starts,
+    from_epoch_micros,
     iso_week,
     slot_is_offered,
     slot_refusal,
+    steady_offset,
     student_date_window,
     weekly_occurrences,
 )
@@ -438,6 +443,79 @@ def test_results_sorted_and_utc():
     assert starts(slots) == sorted(starts(slots))
     assert all(s.start.tzinfo is UTC and s.end.tzinfo is UTC for s in slots)
     assert all(a.end <= b.start for a, b in pairwise(slots))
+
+
+# --------------------------------------------------------------------------- #
+# instants as integers, steady days
+# --------------------------------------------------------------------------- #
+
+
+def test_epoch_micros_counts_exact_microseconds_from_any_timezone():
+    instant = datetime(2026, 10, 25, 2, 30, 0, 123457, tzinfo=ZoneInfo(BERLIN), fold=1)  # the second 02:30: CET
+
+    assert epoch_micros(instant) == epoch_micros(utc(2026, 10, 25, 1, 30)) + 123457
+    assert from_epoch_micros(epoch_micros(instant)) == instant.astimezone(UTC)
+    assert from_epoch_micros(epoch_micros(instant)).tzinfo is UTC
+    assert epoch_micros(EPOCH) == 0
+
+
+def test_a_steady_day_has_one_offset_and_a_day_with_a_change_has_none():
+    berlin, santiago = ZoneInfo(BERLIN), ZoneInfo(SANTIAGO)
+    hour = 3_600_000_000
+
+    assert steady_offset(date(2026, 3, 28), berlin) == hour  # CET all day
+    assert steady_offset(date(2026, 3, 29), berlin) is None  # 02:00 -> 03:00
+    assert steady_offset(date(2026, 3, 30), berlin) == 2 * hour  # CEST all day
+    assert steady_offset(date(2026, 10, 25), berlin) is None  # 03:00 -> 02:00
+    assert steady_offset(date(2026, 9, 5), santiago) is None  # the next midnight does not exist
+    assert steady_offset(date(2026, 9, 6), santiago) is None  # its own midnight does not exist
+    assert steady_offset(date(2026, 4, 4), santiago) is None  # ends by repeating 23:00-24:00
+    assert steady_offset(date(2026, 6, 1), ZoneInfo("Asia/Kolkata")) == 5 * hour + 30 * 60_000_000
+
+
+def test_no_zone_changes_its_offset_twice_within_a_day():
+    """What makes a steady day steady (``scheduling.slots``, "steady days"), checked on every installed zone.
+
+    Equal offsets at two consecutive midnights prove one offset all day only
+    if no zone changes its offset and back within 24 hours. The transitions
+    are read with the standard library's pure-Python zoneinfo (the C one does
+    not expose them; both read the same tz database): the table, then the
+    zone's rule for the years after it.
+    """
+    from zoneinfo import _zoneinfo, available_timezones
+
+    too_close = []
+    for name in sorted(available_timezones()):
+        zone = _zoneinfo.ZoneInfo.no_cache(name)
+        changes = []
+        offset = zone._tti_before.utcoff if zone._tti_before else None
+        for instant, info in zip(zone._trans_utc, zone._ttinfos, strict=True):
+            if info.utcoff != offset:
+                changes.append(instant)
+                offset = info.utcoff
+        too_close += [(name, later) for earlier, later in pairwise(changes) if later - earlier <= 86_400]
+        rule = zone._tz_after
+        if hasattr(rule, "transitions"):  # a DST rule: its changes, in local time, must be days apart too
+            ruled = sorted(instant for year in range(2030, 2101) for instant in rule.transitions(year))
+            too_close += [(name, later) for earlier, later in pairwise(ruled) if later - earlier <= 2 * 86_400]
+    assert too_close == []
+
+
+def test_free_slot_starts_are_the_starts_of_compute_slots_and_busy_may_be_epoch_micros():
+    busy = [(utc(2026, 3, 28, 9, 30), utc(2026, 3, 28, 10)), (utc(2026, 3, 29, 8), utc(2026, 3, 29, 9))]
+    kwargs = base_kwargs(timezone=BERLIN, weekly=weekly_all((time(1), time(12))), buffer_minutes=15)
+    window_start, window_end = student_date_window(start_date=date(2026, 3, 27), days=4, timezone=BERLIN)
+    kwargs.update(window_start=window_start, window_end=window_end)
+
+    slots = compute_slots(**{**kwargs, "busy": busy})
+    as_micros = [(epoch_micros(start), epoch_micros(end)) for start, end in busy]
+
+    assert len(slots) == 4 * 11 - 1 - 2 - 3  # the gap hour; with the buffer, the half hour takes 2 slots, the hour 3
+    assert compute_slots(**{**kwargs, "busy": as_micros}) == slots
+    assert compute_slots(**{**kwargs, "busy": [as_micros[0], busy[1]]}) == slots
+    assert free_slot_starts(**{**kwargs, "busy": as_micros}) == [epoch_micros(slot.start) for slot in slots]
+    with pytest.raises(ValueError):
+        free_slot_starts(**{**kwargs, "busy": [(as_micros[0][1], as_micros[0][0])]})
 
 
 # --------------------------------------------------------------------------- #
