@@ -299,6 +299,7 @@ def _record(sent: list[tuple[WebhookDelivery, HttpResult]], skipped: list[Webhoo
         existing = set(
             WebhookDelivery.objects.select_for_update()
             .filter(pk__in=[row.pk for row in rows])
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
         WebhookAttempt.objects.bulk_create([attempt for attempt in attempts if attempt.delivery_id in existing])
@@ -315,8 +316,10 @@ def _record(sent: list[tuple[WebhookDelivery, HttpResult]], skipped: list[Webhoo
                 "updated_at",
             ],
         )
-        for subscription_id, subscription_health in health.items():
-            _update_health(subscription_id, subscription_health, now)
+        # In id order: batches recorded at the same time by two workers touch the same subscriptions,
+        # and locking them in one order is what keeps those transactions from deadlocking.
+        for subscription_id in sorted(health):
+            _update_health(subscription_id, health[subscription_id], now)
         for wait, ids in soon.items():
             transaction.on_commit(partial(enqueue, ids, countdown=wait))
     for delivery, result in sent:
