@@ -41,13 +41,8 @@ def _median_ms(function, runs: int) -> tuple[float, float]:
     return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile_availability", description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
-    parser.add_argument("--limit", type=int, default=35)
-    args = parser.parse_args(argv)
-
+def setup_scratch_django(**environment: str) -> None:
+    """Django on a fresh scratch database (``BENCH_DATABASE_URL``), migrated, with the floor endpoints on."""
     database = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
     fresh_database(database)
     os.environ["DATABASE_URL"] = database
@@ -55,10 +50,23 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["BOOKING_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-profile-")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["BENCH_ENDPOINTS"] = "true"
+    os.environ.update(environment)
     import django
 
     django.setup()
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile_availability", description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
+    parser.add_argument("--limit", type=int, default=35)
+    args = parser.parse_args(argv)
+
+    setup_scratch_django()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
@@ -70,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     from scheduling.selectors import schedule_inputs
     from scheduling.slots import compute_slots, student_date_window
 
-    call_command("migrate", verbosity=0, interactive=False)
     brand, _, public_key = dataset.bench_brand()
     scenario = dataset.availability_scenario(brand=brand)
     client = APIClient()

@@ -23,13 +23,10 @@ import cProfile
 import datetime as dt
 import io
 import itertools
-import os
 import pstats
-import tempfile
 import uuid
 
-from bench.profile_availability import DEFAULT_DATABASE, _median_ms
-from bench.stack import fresh_database
+from bench.profile_availability import _median_ms, setup_scratch_django
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,18 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=30)
     args = parser.parse_args(argv)
 
-    database = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
-    fresh_database(database)
-    os.environ["DATABASE_URL"] = database
-    os.environ["DJANGO_SETTINGS_MODULE"] = "booking_project.settings.test"
-    os.environ["BOOKING_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-profile-")
-    os.environ["CELERY_EAGER"] = "0"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["BENCH_ENDPOINTS"] = "true"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_scratch_django(CELERY_EAGER="0")
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
@@ -58,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     from bench import dataset
     from bench.floor import CREATE_FLOOR_TABLE
 
-    call_command("migrate", verbosity=0, interactive=False)
     with connection.cursor() as cursor:
         cursor.execute(CREATE_FLOOR_TABLE)
     brand, secret_key, _ = dataset.bench_brand()

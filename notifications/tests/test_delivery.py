@@ -40,18 +40,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def standins(settings, clock):
-    with provider_standins(settings) as servers:
-        yield servers
-
-
-@pytest.fixture
 def run_on_commit(django_capture_on_commit_callbacks):
     """Run ``action`` and then its after-commit work (the eager send tasks)."""
 

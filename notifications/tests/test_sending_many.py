@@ -15,7 +15,6 @@ import datetime as dt
 import threading
 
 import pytest
-import time_machine
 
 from bookings import services as booking_services
 from notifications import backends, services
@@ -23,28 +22,14 @@ from notifications.models import Notification, NotificationAttempt
 from notifications.tasks import send_notifications
 from notifications.tests.factories import (
     LATER_SLOT,
-    NOW,
     PHONE,
     SLOT,
     NotificationFactory,
     book,
     bookable,
-    provider_standins,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def standins(settings, clock):
-    with provider_standins(settings) as servers:
-        yield servers
 
 
 @pytest.fixture

@@ -10,30 +10,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 
 from bookings import services as booking_services
 from bookings.models import Booking
 from notifications import messages
 from notifications.models import BookingReminder, Notification
 from notifications.services import notification_send
-from notifications.tests.factories import NOW, PHONE, SLOT, bookable, emails_to, ics_of, provider_standins
+from notifications.tests.factories import PHONE, SLOT, bookable, emails_to, ics_of
 
 pytestmark = pytest.mark.django_db
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def standins(settings, clock):
-    with provider_standins(settings) as servers:
-        yield servers
 
 
 @pytest.fixture

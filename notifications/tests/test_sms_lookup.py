@@ -17,7 +17,7 @@ import time_machine
 
 from notifications import services
 from notifications.models import Notification
-from notifications.tests.factories import NOW, PHONE, TWILIO_FROM, book, bookable, provider_standins
+from notifications.tests.factories import NOW, PHONE, TWILIO_FROM, book, bookable
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +30,6 @@ def clock():
     # Ticking: the stand-in stamps date_sent with the real time, the lookup compares it with created_at.
     with time_machine.travel(NOW, tick=True) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def standins(settings, clock):
-    with provider_standins(settings) as servers:
-        yield servers
 
 
 def sms_confirmation(channel: str = "sms") -> Notification:
